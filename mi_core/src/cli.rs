@@ -62,6 +62,7 @@ pub fn evaluate_all(
             detail: format!("--scores must be a [B, B] matrix, got {:?}", scores.dims()),
         });
     }
+    crate::bounds::validate::square("mi bounds", "--scores", scores)?;
     let s = scores.to_dtype(DType::F64)?;
     let l = match log_baseline {
         Some(l) => l.to_dtype(DType::F64)?,
@@ -78,7 +79,7 @@ pub fn evaluate_all(
         alphas.push((typed.clone(), Alpha::new(v)?));
     }
     let eval = |b: Bound| -> Result<f64> {
-        let v = b.evaluate(&s, Some(&l)).map_err(candle_to_crate)?;
+        let v = b.evaluate(&s, Some(&l))?;
         Ok(v.to_scalar::<f64>()?)
     };
     let mut interpolated = BTreeMap::new();
@@ -100,11 +101,6 @@ pub fn evaluate_all(
         loo_upper: eval(Bound::LooUpper)?,
         interpolated,
     })
-}
-
-/// Bound errors come wrapped in candle's error; show them as ours.
-fn candle_to_crate(e: candle_core::Error) -> Error {
-    Error::Candle(e)
 }
 
 /// A plain-text table: bound, kind, value.

@@ -71,7 +71,9 @@ impl Error {
     pub fn into_candle(self) -> candle_core::Error {
         match self {
             Error::Candle(e) => e,
-            other => candle_core::Error::wrap(other),
+            // `Wrapped` directly: `Error::wrap` would attach a backtrace when RUST_BACKTRACE is set,
+            // and a user's bad input deserves a one-line message.
+            other => candle_core::Error::Wrapped(Box::new(other)),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! One `use mi_core::prelude::*;` for notebooks and examples.
 
 pub use crate::bounds::{
-    dv, infonce, interpolated, js, js_fgan, loo_logmeanexp, loo_upper, nwj, rate, smile, tc_upper,
-    tc_upper_with_lower, tnce, tuba, tuba_scalar, Alpha, Bound, BoundKind, Estimator, MineEma,
+    dv, infonce, interpolated, js, js_fgan, loo_logmeanexp, loo_upper, nwj, rate,
+    reparameterized_scores, smile, tc_upper, tc_upper_with_lower, tnce, tuba, tuba_scalar, Alpha,
+    Bound, BoundKind, Estimator, MineEma,
 };
 pub use crate::data::{mi_to_rho, rho_to_mi, Batch, CorrelatedGaussian, Cubic, Sampler, Staircase};
 pub use crate::density::{

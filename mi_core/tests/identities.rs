@@ -226,6 +226,7 @@ fn every_bound_is_finite_and_shift_stable_at_plus_minus_500() {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)] // k indexes both the slices and the batched results
 fn batched_matrices_give_the_per_slice_values() {
     let (r, b) = (3, 7);
     let s: Vec<f64> = (0..r * b * b)

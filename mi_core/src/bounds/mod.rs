@@ -54,5 +54,7 @@ pub use infonce::infonce;
 pub use interpolated::interpolated;
 pub use js::{js, js_fgan, JS_EVAL_SHIFT};
 pub use reduce::{log_interpolate, loo_logmeanexp};
-pub use structured::{loo_upper, rate, tc_upper, tc_upper_with_lower, tnce};
+pub use structured::{
+    loo_upper, rate, reparameterized_scores, tc_upper, tc_upper_with_lower, tnce,
+};
 pub use tuba::{nwj, tuba, tuba_scalar, MineEma};

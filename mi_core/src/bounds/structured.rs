@@ -6,7 +6,7 @@
 //!   p(y_i|x_j)) ]. **Upper bound in expectation**; large bias and variance at small B.
 //! * **Rate** R (Eq. 1): (1/B) Σ_i [log p(y_i|x_i) − log q(y_i)] with a *normalised* q(y).
 //!   **Upper bound**, tight at q = p(y); unbiased estimate of E[KL(p(y|x) ‖ q(y))].
-//! * **Reparameterised critics** (Eq. 14): f = 1 + log p(y|x) − log q(y) turns NWJ into
+//! * **Reparameterised critics** (Eq. 14, [`reparameterized_scores`]): f = 1 + log p(y|x) − log q(y) turns NWJ into
 //!   TUBA(Lp, log q) = [`tuba`](super::tuba)(Lp, log q) — valid for any q > 0 — and I_α into
 //!   [`interpolated`](super::interpolated)(Lp, log q, α). Call those directly on Lp.
 //! * **Total-correlation upper bound** for a mean-field encoder p(y|x) = Π_k p(y_k|x):
@@ -125,4 +125,28 @@ fn check_per_dim(op: &'static str, per_dim: &Tensor) -> Result<()> {
 
 fn sum_mbu(per_dim: &Tensor) -> Result<Tensor> {
     loo_upper_unchecked(per_dim)?.sum(D::Minus1)
+}
+
+/// The reparameterised critic f = 1 + log p(y|x) − log q(y) (Eq. 14) as a score matrix:
+/// `log_cond [..., B, B]`, `log_q [..., B]` → `[..., B, B]`, f[i, j] = 1 + Lp[i, j] − log q(y_i).
+///
+/// Any critic bound applies to it; NWJ(f) equals TUBA(Lp, log q), a lower bound for any q > 0
+/// that is unbiased when q = p(y).
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use mi_core::bounds::{nwj, reparameterized_scores, tuba};
+/// let lp = Tensor::new(&[[1.0f64, 0.5, -0.3], [0.2, 2.0, 0.1], [-1.0, 0.4, 1.5]], &Device::Cpu)?;
+/// let lq = Tensor::new(&[0.1f64, -0.2, 0.3], &Device::Cpu)?;
+/// let f = reparameterized_scores(&lp, &lq)?;
+/// let (a, b) = (nwj(&f)?.to_scalar::<f64>()?, tuba(&lp, &lq)?.to_scalar::<f64>()?);
+/// assert!((a - b).abs() < 1e-12);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
+pub fn reparameterized_scores(log_cond: &Tensor, log_q: &Tensor) -> Result<Tensor> {
+    validate::square("reparameterized_scores", "log_cond", log_cond)?;
+    validate::per_row("reparameterized_scores", "log_q", log_q, log_cond)?;
+    log_cond
+        .broadcast_sub(&log_q.unsqueeze(D::Minus1)?)?
+        .affine(1.0, 1.0)
 }

@@ -1,0 +1,226 @@
+//! The `mi bounds` command end to end: the JSON contract, the table, and clear failures.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use candle_core::{DType, Device, Tensor};
+use mi_core::bounds::{dv, infonce, interpolated, js, js_fgan, loo_upper, nwj, smile, tuba, Alpha};
+use mi_core::io::write_npy;
+use serde_json::Value;
+use std::process::Command;
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mi_core_cli_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    dir.join(name)
+}
+
+fn mi(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mi"))
+        .args(args)
+        .output()
+        .expect("run mi");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn golden() -> (Tensor, Tensor) {
+    let (_, cases) = common::cases();
+    (
+        cases[0].scores(DType::F64),
+        cases[0].log_baseline(DType::F64),
+    )
+}
+
+#[test]
+fn json_has_every_bound_and_matches_the_library() {
+    let (s, l) = golden();
+    for dtype in [DType::F64, DType::F32] {
+        let sp = tmp(&format!("s_{dtype:?}.npy"));
+        let lp = tmp(&format!("l_{dtype:?}.npy"));
+        write_npy(&s.to_dtype(dtype).expect("d"), &sp).expect("w");
+        write_npy(&l.to_dtype(dtype).expect("d"), &lp).expect("w");
+        let (code, out, err) = mi(&[
+            "bounds",
+            "--scores",
+            sp.to_str().expect("p"),
+            "--log-baseline",
+            lp.to_str().expect("p"),
+            "--alpha",
+            "0.3",
+            "--alpha",
+            "1",
+            "--alpha",
+            "0.0",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).expect("json");
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        let mut want = vec![
+            "dv",
+            "infonce",
+            "interpolated",
+            "js",
+            "js_fgan",
+            "loo_upper",
+            "nwj",
+            "smile",
+            "tuba",
+        ];
+        let mut got = keys.clone();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        // computed in f64 from the (possibly f32) file
+        let (s64, l64) = (
+            s.to_dtype(dtype)
+                .and_then(|t| t.to_dtype(DType::F64))
+                .expect("s"),
+            l.to_dtype(dtype)
+                .and_then(|t| t.to_dtype(DType::F64))
+                .expect("l"),
+        );
+        let lib =
+            |t: candle_core::Result<Tensor>| t.and_then(|t| t.to_scalar::<f64>()).expect("lib");
+        let checks = [
+            ("tuba", lib(tuba(&s64, &l64))),
+            ("nwj", lib(nwj(&s64))),
+            ("dv", lib(dv(&s64))),
+            ("infonce", lib(infonce(&s64))),
+            ("js_fgan", lib(js_fgan(&s64))),
+            ("js", lib(js(&s64, 1.0))),
+            ("smile", lib(smile(&s64, 5.0))),
+            ("loo_upper", lib(loo_upper(&s64))),
+        ];
+        for (k, want) in checks {
+            let got = v[k].as_f64().expect(k);
+            assert!(
+                (got - want).abs() < 1e-12 * (1.0 + want.abs()),
+                "{k}: {got} vs {want}"
+            );
+        }
+        let interp = v["interpolated"].as_object().expect("interpolated");
+        assert_eq!(interp.len(), 3);
+        for (typed, a) in [("0.3", 0.3), ("1", 1.0), ("0.0", 0.0)] {
+            let want = lib(interpolated(&s64, &l64, Alpha::new(a).expect("a")));
+            assert!(
+                (interp[typed].as_f64().expect("v") - want).abs() < 1e-12,
+                "{typed}"
+            );
+        }
+        if dtype == DType::F64 {
+            assert!((v["tuba"].as_f64().expect("t") - 1.3697448400).abs() < 1e-9);
+            assert!((interp["0.3"].as_f64().expect("t") - 0.9786551012).abs() < 1e-9);
+        }
+    }
+}
+
+#[test]
+fn baseline_defaults_to_zeros_and_table_prints() {
+    let (s, _) = golden();
+    let sp = tmp("s_table.npy");
+    write_npy(&s, &sp).expect("w");
+    let (code, out, err) = mi(&[
+        "bounds",
+        "--scores",
+        sp.to_str().expect("p"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let zeros = Tensor::zeros(3, DType::F64, &Device::Cpu).expect("z");
+    let want = tuba(&s, &zeros)
+        .and_then(|t| t.to_scalar::<f64>())
+        .expect("t");
+    assert!((v["tuba"].as_f64().expect("t") - want).abs() < 1e-12);
+    assert!(v["interpolated"].as_object().expect("o").is_empty());
+    let (code, out, _) = mi(&[
+        "bounds",
+        "--scores",
+        sp.to_str().expect("p"),
+        "--alpha",
+        "0.5",
+        "--format",
+        "table",
+    ]);
+    assert_eq!(code, 0);
+    for needle in [
+        "bound",
+        "tuba",
+        "nwj",
+        "infonce",
+        "loo_upper",
+        "interpolated α=0.5",
+        "lower",
+        "upper",
+        "1.0968153340",
+    ] {
+        assert!(out.contains(needle), "table lacks {needle}:\n{out}");
+    }
+}
+
+#[test]
+fn bad_input_fails_cleanly() {
+    let (s, _) = golden();
+    let sp = tmp("s_ok.npy");
+    write_npy(&s, &sp).expect("w");
+    let sp = sp.to_str().expect("p").to_string();
+    let fail = |args: &[&str], needle: &str| {
+        let (code, out, err) = mi(args);
+        assert_eq!(code, 1, "args {args:?}: stdout {out} stderr {err}");
+        assert!(err.contains(needle), "args {args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    fail(
+        &["bounds", "--scores", &sp, "--alpha", "1.5"],
+        "α must lie in [0, 1]",
+    );
+    fail(&["bounds", "--scores", &sp, "--alpha", "abc"], "alpha");
+    let empty = tmp("empty.npy");
+    std::fs::write(&empty, b"").expect("w");
+    fail(&["bounds", "--scores", empty.to_str().expect("p")], "empty");
+    let corrupt = tmp("corrupt.npy");
+    std::fs::write(&corrupt, b"\x93NUMPY\x01\x00garbage").expect("w");
+    fail(
+        &["bounds", "--scores", corrupt.to_str().expect("p")],
+        "corrupt.npy",
+    );
+    fail(&["bounds", "--scores", "/nonexistent/s.npy"], "cannot read");
+    let rect = tmp("rect.npy");
+    write_npy(
+        &Tensor::zeros((2, 3), DType::F64, &Device::Cpu).expect("z"),
+        &rect,
+    )
+    .expect("w");
+    fail(&["bounds", "--scores", rect.to_str().expect("p")], "[2, 3]");
+    let nan = tmp("nan.npy");
+    write_npy(
+        &Tensor::new(&[[0.0f64, f64::NAN], [1.0, 2.0]], &Device::Cpu).expect("t"),
+        &nan,
+    )
+    .expect("w");
+    fail(&["bounds", "--scores", nan.to_str().expect("p")], "NaN");
+    let bl = tmp("bl.npy");
+    write_npy(&Tensor::zeros(5, DType::F64, &Device::Cpu).expect("z"), &bl).expect("w");
+    fail(
+        &[
+            "bounds",
+            "--scores",
+            &sp,
+            "--log-baseline",
+            bl.to_str().expect("p"),
+        ],
+        "log_baseline",
+    );
+    let (code, _, _) = mi(&["bounds"]);
+    assert_eq!(code, 2, "clap usage error");
+}
