@@ -24,6 +24,10 @@ render:
     @echo "just render: the notebooks and figures are coming with the notebook pipeline (issue 3)."
     @echo "Meanwhile: 'just test' checks every bound, 'just mi bounds --scores S.npy' evaluates them."
 
+# The tables of Figures 3 and 4 (optimal critics) as CSV in figures/; R replicates per cell.
+tables-3-4 which="both" replicates="":
+    cargo run --release --example figures_3_4 -- {{which}} {{ if replicates == "" { "default" } else { replicates } }} figures
+
 # Run the `mi` command-line tool, e.g. `just mi bounds --scores S.npy --alpha 0.5 --format table`.
 mi *args:
     cargo run --quiet --release {{cargo_features}} --bin mi -- {{args}}

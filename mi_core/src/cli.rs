@@ -50,12 +50,113 @@ impl AllBounds {
     }
 }
 
-/// Evaluates every bound in f64 on `scores [B, B]` with an optional `log_baseline [B]`.
-pub fn evaluate_all(
+/// One bound on one matrix (`mi bounds --bound NAME`).
+#[derive(Clone, Debug, Serialize)]
+pub struct OneBound {
+    /// The bound's name.
+    pub bound: String,
+    /// Lower, upper or neither.
+    pub kind: BoundKind,
+    /// Its value (nats).
+    pub value: f64,
+    /// α, for the interpolated bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// `given` or `recommended`, for the interpolated bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha_source: Option<&'static str>,
+    /// The MI estimate the recommendation used: max(InfoNCE, TUBA, 0) on the same matrix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mi_estimate: Option<f64>,
+}
+
+impl OneBound {
+    /// Pretty JSON.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| Error::Io {
+            path: "<stdout>".into(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// A two-line plain-text table.
+    pub fn render_table(&self) -> String {
+        let alpha = match (self.alpha, self.alpha_source) {
+            (Some(a), Some(src)) => format!("  (α = {a}, {src})"),
+            _ => String::new(),
+        };
+        format!(
+            "{:<24}  {:<8}  {:>16}\n{:<24}  {:<8}  {:>16.10}{alpha}\n",
+            "bound",
+            "kind",
+            "value (nats)",
+            self.bound,
+            kind_name(self.kind),
+            self.value
+        )
+    }
+}
+
+/// Evaluates one bound by name in f64. `interpolated` takes the first `--alpha`, or the α that
+/// [`recommend_alpha`](crate::experiments::recommend_alpha) gives for this B and an MI estimate
+/// of max(InfoNCE, TUBA, 0) on the same matrix.
+pub fn evaluate_one(
+    name: &str,
     scores: &Tensor,
     log_baseline: Option<&Tensor>,
     opts: &BoundsOptions,
-) -> Result<AllBounds> {
+) -> Result<OneBound> {
+    let (s, l) = prepare(scores, log_baseline)?;
+    let alphas = parse_alphas(opts)?;
+    let (bound, alpha_source, mi_estimate) = match name.trim() {
+        "interpolated" | "alpha" => match alphas.first() {
+            Some((_, a)) => (Bound::Interpolated { alpha: *a }, Some("given"), None),
+            None => {
+                let nce = Bound::InfoNce.evaluate(&s, Some(&l))?.to_scalar::<f64>()?;
+                let tuba = Bound::Tuba.evaluate(&s, Some(&l))?.to_scalar::<f64>()?;
+                let mi = nce.max(tuba).max(0.0);
+                let a = crate::experiments::recommend_alpha(s.dim(0)?, mi)?;
+                (
+                    Bound::Interpolated {
+                        alpha: Alpha::new(a)?,
+                    },
+                    Some("recommended"),
+                    Some(mi),
+                )
+            }
+        },
+        "js" => (
+            Bound::Js {
+                eval_shift: opts.js_eval_shift,
+            },
+            None,
+            None,
+        ),
+        "smile" => (
+            Bound::Smile {
+                tau: opts.smile_tau,
+            },
+            None,
+            None,
+        ),
+        other => (other.parse::<Bound>()?, None, None),
+    };
+    let value = bound.evaluate(&s, Some(&l))?.to_scalar::<f64>()?;
+    let alpha = match bound {
+        Bound::Interpolated { alpha } => Some(alpha.value()),
+        _ => None,
+    };
+    Ok(OneBound {
+        bound: bound.name(),
+        kind: bound.kind(),
+        value,
+        alpha,
+        alpha_source: alpha.map(|_| alpha_source.unwrap_or("given")),
+        mi_estimate,
+    })
+}
+
+fn prepare(scores: &Tensor, log_baseline: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
     if scores.rank() != 2 {
         return Err(Error::Shape {
             op: "mi bounds",
@@ -68,16 +169,40 @@ pub fn evaluate_all(
         Some(l) => l.to_dtype(DType::F64)?,
         None => Tensor::zeros(s.dim(0)?, DType::F64, s.device())?,
     };
-    let mut alphas = Vec::with_capacity(opts.alphas.len());
-    for typed in &opts.alphas {
-        let v: f64 = typed.trim().parse().map_err(|_| Error::InvalidParameter {
-            op: "mi bounds",
-            name: "alpha",
-            value: typed.clone(),
-            reason: "α must be a number in [0, 1]",
-        })?;
-        alphas.push((typed.clone(), Alpha::new(v)?));
+    Ok((s, l))
+}
+
+fn parse_alphas(opts: &BoundsOptions) -> Result<Vec<(String, Alpha)>> {
+    opts.alphas
+        .iter()
+        .map(|typed| {
+            let v: f64 = typed.trim().parse().map_err(|_| Error::InvalidParameter {
+                op: "mi bounds",
+                name: "alpha",
+                value: typed.clone(),
+                reason: "α must be a number in [0, 1]",
+            })?;
+            Ok((typed.clone(), Alpha::new(v)?))
+        })
+        .collect()
+}
+
+fn kind_name(k: BoundKind) -> &'static str {
+    match k {
+        BoundKind::Lower => "lower",
+        BoundKind::Upper => "upper",
+        BoundKind::Neither => "neither",
     }
+}
+
+/// Evaluates every bound in f64 on `scores [B, B]` with an optional `log_baseline [B]`.
+pub fn evaluate_all(
+    scores: &Tensor,
+    log_baseline: Option<&Tensor>,
+    opts: &BoundsOptions,
+) -> Result<AllBounds> {
+    let (s, l) = prepare(scores, log_baseline)?;
+    let alphas = parse_alphas(opts)?;
     let eval = |b: Bound| -> Result<f64> {
         let v = b.evaluate(&s, Some(&l))?;
         Ok(v.to_scalar::<f64>()?)
@@ -105,11 +230,7 @@ pub fn evaluate_all(
 
 /// A plain-text table: bound, kind, value.
 pub fn render_table(all: &AllBounds) -> String {
-    let kind = |k: BoundKind| match k {
-        BoundKind::Lower => "lower",
-        BoundKind::Upper => "upper",
-        BoundKind::Neither => "neither",
-    };
+    let kind = kind_name;
     let mut rows: Vec<(String, &str, f64)> = vec![
         ("tuba".into(), kind(Bound::Tuba.kind()), all.tuba),
         ("nwj".into(), kind(Bound::Nwj.kind()), all.nwj),

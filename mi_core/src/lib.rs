@@ -28,6 +28,7 @@ pub mod cli;
 pub mod data;
 pub mod density;
 pub mod error;
+pub mod experiments;
 pub mod io;
 pub mod prelude;
 

@@ -224,3 +224,87 @@ fn bad_input_fails_cleanly() {
     let (code, _, _) = mi(&["bounds"]);
     assert_eq!(code, 2, "clap usage error");
 }
+
+#[test]
+fn one_bound_with_a_given_or_recommended_alpha() {
+    let (s, l) = golden();
+    let sp = tmp("s_one.npy");
+    let lp = tmp("l_one.npy");
+    write_npy(&s, &sp).expect("w");
+    write_npy(&l, &lp).expect("w");
+    let (sp, lp) = (sp.to_str().expect("p"), lp.to_str().expect("p"));
+    let (code, out, err) = mi(&[
+        "bounds",
+        "--scores",
+        sp,
+        "--log-baseline",
+        lp,
+        "--bound",
+        "nwj",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["bound"], "nwj");
+    assert_eq!(v["kind"], "lower");
+    assert!((v["value"].as_f64().expect("v") - 1.0968153340).abs() < 1e-9);
+    let (code, out, _) = mi(&[
+        "bounds",
+        "--scores",
+        sp,
+        "--log-baseline",
+        lp,
+        "--bound",
+        "interpolated",
+        "--alpha",
+        "0.3",
+    ]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        (v["alpha"].as_f64(), v["alpha_source"].as_str()),
+        (Some(0.3), Some("given"))
+    );
+    assert!((v["value"].as_f64().expect("v") - 0.9786551012).abs() < 1e-9);
+    // Without --alpha, α comes from the best-α map at B = 3 and max(InfoNCE, TUBA, 0).
+    let (code, out, err) = mi(&[
+        "bounds",
+        "--scores",
+        sp,
+        "--log-baseline",
+        lp,
+        "--bound",
+        "interpolated",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["alpha_source"], "recommended");
+    let mi_est = v["mi_estimate"].as_f64().expect("mi");
+    assert!(
+        (mi_est - 1.3697448400).abs() < 1e-9,
+        "max(InfoNCE, TUBA) = TUBA here: {mi_est}"
+    );
+    let want = mi_core::experiments::recommend_alpha(3, mi_est).expect("alpha");
+    assert_eq!(v["alpha"].as_f64(), Some(want));
+    let alpha = Alpha::new(want).expect("alpha");
+    let direct = interpolated(&s, &l, alpha)
+        .and_then(|t| t.to_scalar::<f64>())
+        .expect("value");
+    assert!((v["value"].as_f64().expect("v") - direct).abs() < 1e-12);
+    let (code, out, _) = mi(&[
+        "bounds",
+        "--scores",
+        sp,
+        "--bound",
+        "loo_upper",
+        "--format",
+        "table",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("loo_upper") && out.contains("upper") && out.contains("1.4145089352"),
+        "{out}"
+    );
+    let (code, _, err) = mi(&["bounds", "--scores", sp, "--bound", "nonsense"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown bound"), "{err}");
+}

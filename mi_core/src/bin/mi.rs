@@ -2,12 +2,13 @@
 //!
 //! ```text
 //! mi bounds --scores S.npy [--log-baseline L.npy] [--alpha 0.01 --alpha 0.5 ...] [--format json|table]
+//! mi bounds --scores S.npy --bound interpolated        # one bound; α recommended if not given
 //! ```
 //! S[i, j] = f(x_j, y_i) (row = y sample, column = x sample, diagonal = joint pairs), f32 or f64,
 //! evaluated in f64. The log-baseline (one entry per row, log a(y_i)) defaults to zeros.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use mi_core::cli::{evaluate_all, render_table, AllBounds, BoundsOptions};
+use mi_core::cli::{evaluate_all, evaluate_one, render_table, AllBounds, BoundsOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,6 +45,11 @@ enum Command {
         /// The clip τ of SMILE.
         #[arg(long, default_value_t = 5.0)]
         smile_tau: f64,
+        /// Evaluate only this bound (tuba, nwj, dv, infonce, interpolated, js_fgan, js, smile,
+        /// tnce, loo_upper, mine_ema, alpha_A, …). `interpolated` without --alpha uses the α
+        /// recommended for this batch size and MI (Figure 4's best-α map).
+        #[arg(long)]
+        bound: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
@@ -75,6 +81,7 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             alphas,
             js_eval_shift,
             smile_tau,
+            bound,
             format,
         } => {
             let opts = BoundsOptions {
@@ -84,6 +91,14 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             };
             let scores = mi_core::io::read_npy(&scores)?;
             let baseline = log_baseline.map(mi_core::io::read_npy).transpose()?;
+            if let Some(name) = bound {
+                let one = evaluate_one(&name, &scores, baseline.as_ref(), &opts)?;
+                match format {
+                    Format::Json => println!("{}", one.to_json()?),
+                    Format::Table => print!("{}", one.render_table()),
+                }
+                return Ok(());
+            }
             let all: AllBounds = evaluate_all(&scores, baseline.as_ref(), &opts)?;
             match format {
                 Format::Json => println!("{}", all.to_json()?),

@@ -40,8 +40,56 @@ pub fn interpolated(scores: &Tensor, log_baseline: &Tensor, alpha: Alpha) -> Res
         // A[i, j] = ℓ_i: exactly TUBA, without the O(B²) leave-one-out matrix.
         return tuba(scores, log_baseline);
     }
+    interpolated_unchecked(scores, log_baseline, alpha, &loo_logmeanexp(scores)?)
+}
+
+/// I_α for several α on the same scores, sharing one leave-one-out matrix:
+/// `scores [..., B, B]`, `log_baseline [..., B]` → one `[...]` tensor per α, in order.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use mi_core::bounds::{interpolated, interpolated_many, Alpha};
+/// let s = Tensor::new(&[[1.0f64, 0.5, -0.3], [0.2, 2.0, 0.1], [-1.0, 0.4, 1.5]], &Device::Cpu)?;
+/// let l = Tensor::new(&[0.1f64, -0.2, 0.3], &Device::Cpu)?;
+/// let alphas = [Alpha::new(0.0)?, Alpha::new(0.3)?, Alpha::new(1.0)?];
+/// let many = interpolated_many(&s, &l, &alphas)?;
+/// for (a, v) in alphas.iter().zip(&many) {
+///     let one = interpolated(&s, &l, *a)?.to_scalar::<f64>()?;
+///     assert_eq!(v.to_scalar::<f64>()?, one);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn interpolated_many(
+    scores: &Tensor,
+    log_baseline: &Tensor,
+    alphas: &[Alpha],
+) -> Result<Vec<Tensor>> {
+    validate::square("interpolated", "scores", scores)?;
+    validate::per_row("interpolated", "log_baseline", log_baseline, scores)?;
+    let loo = if alphas.iter().any(|a| a.value() > 0.0) {
+        Some(loo_logmeanexp(scores)?)
+    } else {
+        None
+    };
+    alphas
+        .iter()
+        .map(|&alpha| match &loo {
+            Some(loo) if alpha.value() > 0.0 => {
+                interpolated_unchecked(scores, log_baseline, alpha, loo)
+            }
+            _ => tuba(scores, log_baseline),
+        })
+        .collect()
+}
+
+fn interpolated_unchecked(
+    scores: &Tensor,
+    log_baseline: &Tensor,
+    alpha: Alpha,
+    loo: &Tensor,
+) -> Result<Tensor> {
     let log_q = log_baseline.unsqueeze(D::Minus1)?;
-    let a = log_interpolate(&loo_logmeanexp(scores)?, &log_q, alpha)?;
+    let a = log_interpolate(loo, &log_q, alpha)?;
     // mean_off over i ≠ j of S[i, i] is mean_diag(S).
     let joint = mean_diag(scores)?.sub(&mean_off_diag(&a)?)?;
     let marginal =

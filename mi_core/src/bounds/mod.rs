@@ -51,7 +51,7 @@ pub use alpha::Alpha;
 pub use dv::{dv, smile};
 pub use estimator::{Bound, BoundKind, Estimator};
 pub use infonce::infonce;
-pub use interpolated::interpolated;
+pub use interpolated::{interpolated, interpolated_many};
 pub use js::{js, js_fgan, JS_EVAL_SHIFT};
 pub use reduce::{log_interpolate, loo_logmeanexp};
 pub use structured::{

@@ -39,6 +39,15 @@ fn batch_size(s: &Tensor) -> Result<usize> {
 /// log Σ exp along `dim` (removed), shifted by the detached maximum.
 ///
 /// Shape: `[..., n, ...] → [..., ...]`. Every slice along `dim` must hold a finite entry.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use mi_core::bounds::reduce::logsumexp;
+/// let x = Tensor::new(&[[1000f32, 1000.0], [-1000.0, -1000.0]], &Device::Cpu)?;
+/// let v = logsumexp(&x, 1)?.to_vec1::<f32>()?;
+/// assert_eq!(v, [1000.0 + 2f32.ln(), -1000.0 + 2f32.ln()]);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
 pub fn logsumexp<Dm: candle_core::shape::Dim + Copy>(x: &Tensor, dim: Dm) -> Result<Tensor> {
     let m = x.max_keepdim(dim)?.detach();
     x.broadcast_sub(&m)?
@@ -128,6 +137,16 @@ pub fn loo_logmeanexp(s: &Tensor) -> Result<Tensor> {
 ///
 /// α = 0 and α = 1 return `log_b` and `log_a` exactly (broadcast to the common shape), so no
 /// −∞ term ever enters the graph and the gradients stay finite.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use mi_core::bounds::{log_interpolate, Alpha};
+/// let a = Tensor::new(&[2f64.ln()], &Device::Cpu)?;
+/// let b = Tensor::new(&[4f64.ln()], &Device::Cpu)?;
+/// let v = log_interpolate(&a, &b, Alpha::new(0.25)?)?.to_vec1::<f64>()?[0];
+/// assert!((v - 3.5f64.ln()).abs() < 1e-15); // log(0.25·2 + 0.75·4)
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn log_interpolate(log_a: &Tensor, log_b: &Tensor, alpha: super::Alpha) -> Result<Tensor> {
     let shape = log_a
         .shape()

@@ -1,0 +1,183 @@
+//! The paper's experiments, one file per figure: `run(&Config) -> Result<Report>`.
+//!
+//! * [`bias_variance`] — Figure 3: bias, variance and MSE of each estimator with its optimal
+//!   critic on the correlated Gaussian, over MI × batch size.
+//! * [`gradient_accuracy`] — Figure 4: the accuracy of each estimator's gradient with respect to
+//!   an encoder's parameters, and the α of I_α that minimises it.
+//! * [`recommend_alpha`] — an α for I_α given a batch size and a rough MI, read off Figure 4's
+//!   best-α map.
+//!
+//! Every (MI, B) cell draws from its own random stream (the seed plus the cell's coordinates),
+//! so a cell's numbers do not depend on which other cells are in the grid.
+
+pub mod bias_variance;
+pub mod gradient_accuracy;
+mod recommend;
+
+pub use recommend::{recommend_alpha, BEST_ALPHA_BATCH_SIZES, BEST_ALPHA_MAP, BEST_ALPHA_MIS};
+
+use crate::error::{Error, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// The RNG of one (MI, B) cell: the run's seed, on a stream named by the cell's coordinates.
+pub(crate) fn cell_rng(seed: u64, mi: f64, batch_size: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mi_milli = (mi * 1000.0).round().max(0.0) as u64;
+    rng.set_stream(
+        mi_milli
+            .wrapping_mul(1_000_003)
+            .wrapping_add(batch_size as u64),
+    );
+    rng
+}
+
+/// Replicates per chunk so that one `[chunk, B, B]` tensor holds at most `max_elems` entries.
+pub(crate) fn chunk_len(replicates: usize, batch_size: usize, max_elems: usize) -> usize {
+    (max_elems / (batch_size * batch_size)).clamp(1, replicates.max(1))
+}
+
+/// Evaluates `work` on every (MI, B) cell with `threads` workers (0 = one per core), calling
+/// `on_cell` on the caller's thread as cells finish; results come back in `cells` order, and
+/// each cell's numbers are the same whatever the thread count (every cell has its own RNG).
+pub(crate) fn run_cells<T: Send>(
+    cells: &[(f64, usize)],
+    threads: usize,
+    work: &(dyn Fn(f64, usize) -> Result<T> + Sync),
+    on_cell: &mut dyn FnMut(f64, usize),
+) -> Result<Vec<T>> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(cells.len().max(1));
+    // Largest batches first, so the workers finish together.
+    let mut order: Vec<usize> = (0..cells.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(cells[i].1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<T>> = (0..cells.len()).map(|_| None).collect();
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<T>)>();
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, order) = (&next, &order);
+            scope.spawn(move || loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = order.get(k) else { break };
+                let (mi, b) = cells[i];
+                if tx.send((i, work(mi, b))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (i, result) in rx {
+            match result {
+                Ok(v) => {
+                    results[i] = Some(v);
+                    on_cell(cells[i].0, cells[i].1);
+                }
+                Err(e) => {
+                    // Stop handing out cells; running ones finish and are dropped.
+                    next.store(usize::MAX / 2, std::sync::atomic::Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    results
+        .into_iter()
+        .map(|r| {
+            r.ok_or_else(|| Error::InvalidParameter {
+                op: "experiment",
+                name: "cells",
+                value: String::new(),
+                reason: "a worker stopped before finishing its cell",
+            })
+        })
+        .collect()
+}
+
+/// Mean, unbiased variance and standard error of the mean.
+pub(crate) fn mean_var_sem(v: &[f64]) -> (f64, f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        f64::NAN
+    };
+    (mean, var, (var / n).sqrt())
+}
+
+/// Shared grid checks.
+pub(crate) fn check_grid(
+    op: &'static str,
+    dim: usize,
+    mis: &[f64],
+    batch_sizes: &[usize],
+    replicates: usize,
+) -> Result<()> {
+    let bad = |name: &'static str, value: String, reason: &'static str| {
+        Err(Error::InvalidParameter {
+            op,
+            name,
+            value,
+            reason,
+        })
+    };
+    if dim == 0 {
+        return bad("dim", "0".into(), "need at least one dimension");
+    }
+    if mis.is_empty() || mis.iter().any(|m| !(m.is_finite() && *m >= 0.0)) {
+        return bad("mis", format!("{mis:?}"), "need at least one finite MI ≥ 0");
+    }
+    if batch_sizes.is_empty() || batch_sizes.iter().any(|&b| b < 2) {
+        return bad(
+            "batch_sizes",
+            format!("{batch_sizes:?}"),
+            "need batch sizes ≥ 2",
+        );
+    }
+    if replicates < 2 {
+        return bad(
+            "replicates",
+            replicates.to_string(),
+            "need at least 2 replicates",
+        );
+    }
+    Ok(())
+}
+
+/// A progress bar over the grid's cells (drawn only on a terminal).
+pub(crate) fn progress_bar(cells: usize, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(cells as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} cells, {msg} (eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// Renders rows as CSV: a header line, then one line per row (numbers in full precision,
+/// NaN as an empty field).
+pub(crate) fn csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut out = header.join(",");
+    out.push('\n');
+    for r in rows {
+        out.push_str(&r.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+pub(crate) fn num(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v}")
+    }
+}
