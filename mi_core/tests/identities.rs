@@ -442,3 +442,16 @@ fn loo_is_exact_in_f32_when_one_score_dominates() {
         }
     }
 }
+
+#[test]
+fn the_enum_refuses_bad_shapes_with_the_bounds_own_message() {
+    let scalar_input = Tensor::new(3.0f64, &Device::Cpu).unwrap();
+    for name in ["tuba", "nwj", "alpha_0.5", "infonce"] {
+        let bound: Bound = name.parse().unwrap();
+        let e = bound
+            .evaluate(&scalar_input, None)
+            .expect_err(name)
+            .to_string();
+        assert!(e.contains("[..., B, B]"), "{name}: {e}");
+    }
+}

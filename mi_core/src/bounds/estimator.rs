@@ -164,18 +164,20 @@ impl Estimator {
     /// ```
     pub fn evaluate(&mut self, scores: &Tensor, log_baseline: Option<&Tensor>) -> Result<Tensor> {
         let zeros;
-        let baseline = match (log_baseline, self.bound.uses_log_baseline()) {
-            (Some(b), _) => b,
-            (None, true) if self.bound == Bound::Rate => {
+        let baseline = match log_baseline {
+            Some(b) => b,
+            None if self.bound == Bound::Rate => {
                 return Err(crate::error::Error::Shape {
                     op: "rate",
                     detail: "the rate needs log q(y_i) as its log_baseline [..., B]".into(),
                 }
                 .into_candle())
             }
-            (None, _) => {
-                let n = scores.rank().max(1);
-                zeros = scores.narrow(n - 1, 0, 1)?.squeeze(n - 1)?.zeros_like()?;
+            None => {
+                // One zero per row ([..., B]); the bounds validate the scores themselves.
+                let dims = scores.dims();
+                let rows = dims[..dims.len().saturating_sub(1)].to_vec();
+                zeros = Tensor::zeros(rows, scores.dtype(), scores.device())?;
                 &zeros
             }
         };

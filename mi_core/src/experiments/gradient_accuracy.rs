@@ -58,7 +58,7 @@ impl Default for Config {
             dim: 20,
             mis: (0..=10).map(f64::from).collect(),
             batch_sizes: vec![4, 8, 16, 32, 64, 128, 256, 512],
-            replicates: 500,
+            replicates: 200,
             alphas: ALPHA_GRID.to_vec(),
             seed: 0,
             threads: 0,
