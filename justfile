@@ -1,7 +1,7 @@
 # mi_core — variational bounds of mutual information.  `just` lists the recipes.
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-cargo_features := "--features mi_core/cli"
+cargo_features := "--features mi_core/cli,mi_core/plots"
 
 # List the recipes.
 default:
@@ -24,9 +24,9 @@ render:
     @echo "just render: the notebooks and figures are coming with the notebook pipeline (issue 3)."
     @echo "Meanwhile: 'just test' checks every bound, 'just mi bounds --scores S.npy' evaluates them."
 
-# The tables of Figures 3 and 4 (optimal critics) as CSV in figures/; R replicates per cell.
+# Figures 3 and 4 (optimal critics): CSV tables and offline HTML figures in figures/.
 tables-3-4 which="both" replicates="":
-    cargo run --release --example figures_3_4 -- {{which}} {{ if replicates == "" { "default" } else { replicates } }} figures
+    cargo run --release --features mi_core/plots --example figures_3_4 -- {{which}} {{ if replicates == "" { "default" } else { replicates } }} figures
 
 # Run the `mi` command-line tool, e.g. `just mi bounds --scores S.npy --alpha 0.5 --format table`.
 mi *args:

@@ -3,9 +3,13 @@
 //!
 //! `cargo run --release --example figures_3_4 -- [3|4|both] [replicates|default] [out_dir]`
 //! writes `fig3_bias_variance.csv`, `fig4_gradient_mse.csv` and `fig4_best_alpha.csv` into
-//! `out_dir` (default `figures/quick`) on the default grids (MI 0…10, B 4…512).
+//! `out_dir` (default `figures/quick`) on the default grids (MI 0…10, B 4…512), each with an
+//! offline HTML figure (`fig3_bias_variance.html`, `fig4_gradient_mse.html`,
+//! `fig4_best_alpha.html`, loading `plotly.min.js` from the same folder).
 
 use mi_core::experiments::{bias_variance, gradient_accuracy};
+use mi_core::io::figure::{write_html, write_html_page};
+use mi_core::plot::{fig3_bias_variance, fig4_best_alpha, fig4_gradient_mse, Fig3Metric, Panels};
 use std::path::PathBuf;
 
 fn main() -> mi_core::Result<()> {
@@ -29,6 +33,16 @@ fn main() -> mi_core::Result<()> {
             report.elapsed_s
         );
         write("fig3_bias_variance.csv", report.to_csv())?;
+        let figs = [
+            fig3_bias_variance(&report, Fig3Metric::Bias, Panels::PerBatchSize),
+            fig3_bias_variance(&report, Fig3Metric::Variance, Panels::PerBatchSize),
+            fig3_bias_variance(&report, Fig3Metric::Mse, Panels::PerBatchSize),
+            fig3_bias_variance(&report, Fig3Metric::Mse, Panels::PerMi),
+        ];
+        write_html_page(
+            &figs.iter().collect::<Vec<_>>(),
+            out.join("fig3_bias_variance.html"),
+        )?;
     }
     if which == "4" || which == "both" {
         let mut cfg = gradient_accuracy::Config::default();
@@ -42,6 +56,11 @@ fn main() -> mi_core::Result<()> {
         );
         write("fig4_gradient_mse.csv", report.to_csv())?;
         write("fig4_best_alpha.csv", report.best_alpha_csv())?;
+        write_html(
+            &fig4_gradient_mse(&report),
+            out.join("fig4_gradient_mse.html"),
+        )?;
+        write_html(&fig4_best_alpha(&report), out.join("fig4_best_alpha.html"))?;
     }
     Ok(())
 }

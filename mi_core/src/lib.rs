@@ -30,6 +30,8 @@ pub mod density;
 pub mod error;
 pub mod experiments;
 pub mod io;
+#[cfg(feature = "plots")]
+pub mod plot;
 pub mod prelude;
 
 pub use error::{Error, Result};

@@ -1,5 +1,7 @@
 //! File input and output. Everything that touches the file system lives here.
 
+#[cfg(feature = "plots")]
+pub mod figure;
 pub mod npy;
 
 pub use npy::{read_npy, write_npy};
