@@ -11,7 +11,9 @@
 //! All R replicates of a cell are one batched computation on `[R, B, B]` tensors (chunked over R
 //! so memory stays bounded), not a loop over replicates.
 
-use super::{cell_rng, check_grid, chunk_len, csv, mean_var_sem, num, progress_bar, run_cells};
+use super::{
+    cell_rng, check_grid, chunk_len, csv, grid, mean_var_sem, num, run_cells, with_progress,
+};
 use crate::bounds::{interpolated_many, loo_upper, tnce, Alpha};
 use crate::data::{CorrelatedGaussian, Sampler};
 use crate::error::Result;
@@ -157,13 +159,11 @@ impl Report {
 
 /// Runs the grid with a progress bar on the terminal.
 pub fn run(config: &Config) -> Result<Report> {
-    let bar = progress_bar(config.mis.len() * config.batch_sizes.len(), "fig3");
-    let report = run_with(config, &mut |mi, b| {
-        bar.set_message(format!("I = {mi}, B = {b}"));
-        bar.inc(1);
-    })?;
-    bar.finish_and_clear();
-    Ok(report)
+    with_progress(
+        config.mis.len() * config.batch_sizes.len(),
+        "fig3",
+        |on_cell| run_with(config, on_cell),
+    )
 }
 
 /// Runs the grid, calling `on_cell(mi, batch_size)` after each cell.
@@ -176,11 +176,7 @@ pub fn run_with(config: &Config, on_cell: &mut dyn FnMut(f64, usize)) -> Result<
         .map(|&a| Alpha::new(a))
         .collect::<Result<_>>()?;
     let names = config.estimators();
-    let cells: Vec<(f64, usize)> = config
-        .mis
-        .iter()
-        .flat_map(|&mi| config.batch_sizes.iter().map(move |&b| (mi, b)))
-        .collect();
+    let cells = grid(&config.mis, &config.batch_sizes);
     let work = |mi: f64, b: usize| -> Result<Vec<Vec<f64>>> {
         cell(
             &CorrelatedGaussian::from_mi(config.dim, mi)?,

@@ -13,7 +13,7 @@
 //! Replicates are batched: ρ is a `[R, 1, d]` variable (one copy per replicate, all equal), so
 //! one backward pass through the sum of the R values gives every replicate's own gradient.
 
-use super::{cell_rng, check_grid, chunk_len, csv, num, progress_bar, run_cells};
+use super::{cell_rng, check_grid, chunk_len, csv, grid, num, run_cells, with_progress};
 use crate::bounds::{interpolated_many, tnce, Alpha};
 use crate::data::mi_to_rho;
 use crate::density::{diag_gaussian_log_prob_pairs, std_normal_log_prob};
@@ -215,13 +215,11 @@ impl Report {
 
 /// Runs the grid with a progress bar on the terminal.
 pub fn run(config: &Config) -> Result<Report> {
-    let bar = progress_bar(config.mis.len() * config.batch_sizes.len(), "fig4");
-    let report = run_with(config, &mut |mi, b| {
-        bar.set_message(format!("I = {mi}, B = {b}"));
-        bar.inc(1);
-    })?;
-    bar.finish_and_clear();
-    Ok(report)
+    with_progress(
+        config.mis.len() * config.batch_sizes.len(),
+        "fig4",
+        |on_cell| run_with(config, on_cell),
+    )
 }
 
 /// Runs the grid, calling `on_cell(mi, batch_size)` after each cell.
@@ -233,11 +231,7 @@ pub fn run_with(config: &Config, on_cell: &mut dyn FnMut(f64, usize)) -> Result<
         .iter()
         .map(|&a| Alpha::new(a))
         .collect::<Result<_>>()?;
-    let cells: Vec<(f64, usize)> = config
-        .mis
-        .iter()
-        .flat_map(|&mi| config.batch_sizes.iter().map(move |&b| (mi, b)))
-        .collect();
+    let cells = grid(&config.mis, &config.batch_sizes);
     let work = |mi: f64, b: usize| cell(mi, b, &alphas, config);
     let rows = run_cells(&cells, config.threads, &work, on_cell)?
         .into_iter()

@@ -150,8 +150,19 @@ pub(crate) fn check_grid(
     Ok(())
 }
 
-/// A progress bar over the grid's cells (drawn only on a terminal).
-pub(crate) fn progress_bar(cells: usize, what: &str) -> indicatif::ProgressBar {
+/// Every (MI, B) pair of a grid, MI-major.
+pub(crate) fn grid(mis: &[f64], batch_sizes: &[usize]) -> Vec<(f64, usize)> {
+    mis.iter()
+        .flat_map(|&mi| batch_sizes.iter().map(move |&b| (mi, b)))
+        .collect()
+}
+
+/// Runs `run` with a progress bar over `cells` cells (drawn only on a terminal).
+pub(crate) fn with_progress<T>(
+    cells: usize,
+    what: &str,
+    run: impl FnOnce(&mut dyn FnMut(f64, usize)) -> Result<T>,
+) -> Result<T> {
     let bar = indicatif::ProgressBar::new(cells as u64);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} cells, {msg} (eta {eta})",
@@ -159,7 +170,12 @@ pub(crate) fn progress_bar(cells: usize, what: &str) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar.set_prefix(what.to_string());
-    bar
+    let out = run(&mut |mi, b| {
+        bar.set_message(format!("I = {mi}, B = {b}"));
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    out
 }
 
 /// Renders rows as CSV: a header line, then one line per row (numbers in full precision,

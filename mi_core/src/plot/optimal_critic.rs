@@ -45,6 +45,27 @@ fn grid_layout(title: &str, panels: usize) -> Layout {
         .width(1300)
 }
 
+/// One estimator's line in subplot `k`: colour by estimator index, legend entry on panel 0 only.
+fn series(
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    name: &str,
+    estimator: usize,
+    k: usize,
+) -> Box<Scatter<f64, f64>> {
+    let (xr, yr) = axis_refs(k);
+    let color = PALETTE[estimator % PALETTE.len()];
+    Scatter::new(xs, ys)
+        .name(name)
+        .legend_group(name)
+        .show_legend(k == 0)
+        .mode(Mode::LinesMarkers)
+        .line(Line::new().color(color))
+        .marker(Marker::new().color(color).size(5))
+        .x_axis(&xr)
+        .y_axis(&yr)
+}
+
 /// At most [`MAX_PANELS`] values, evenly spread and always keeping the first and last.
 fn spread<T: Copy>(v: &[T]) -> Vec<T> {
     if v.len() <= MAX_PANELS {
@@ -107,18 +128,7 @@ pub fn fig3_bias_variance(
                 })
                 .collect();
             let ys: Vec<f64> = rows.iter().map(|r| value(r)).collect();
-            let color = PALETTE[e % PALETTE.len()];
-            plot.add_trace(
-                Scatter::new(xs, ys)
-                    .name(name)
-                    .legend_group(name)
-                    .show_legend(k == 0)
-                    .mode(Mode::LinesMarkers)
-                    .line(Line::new().color(color))
-                    .marker(Marker::new().color(color).size(5))
-                    .x_axis(&xr)
-                    .y_axis(&yr),
-            );
+            plot.add_trace(series(xs, ys, name, e, k));
         }
         if metric == Fig3Metric::Bias {
             let (lo, hi) = match panels {
