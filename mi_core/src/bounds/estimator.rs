@@ -67,7 +67,8 @@ pub enum Bound {
 }
 
 impl Bound {
-    /// The estimator set used across the paper's experiments, in the colab's order.
+    /// The bound's name as used in tables and on the command line (`nwj`, `alpha_0.5`, `js`, …);
+    /// it parses back with [`FromStr`].
     pub fn name(&self) -> String {
         match self {
             Bound::Tuba => "tuba".into(),
