@@ -1,14 +1,20 @@
 # mi_core — variational bounds of mutual information.  `just` lists the recipes.
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-cargo_features := "--features mi_core/cli,mi_core/plots"
+cargo_features := "--features mi_core/cli,mi_core/notebook"
+# evcxr's build cache, shared by every notebook and every render (a warm render only computes).
+export EVCXR_TMPDIR := justfile_directory() / "target" / "evcxr"
+python := justfile_directory() / ".venv" / "bin" / "python"
 
 # List the recipes.
 default:
     @just --list
 
-# The test suite: formatting, clippy (warnings are errors) and every test, doctests included.
-test:
+# Everything: the Rust suite, then the notebook smoke and the browser test (installs what they need).
+test: test-rust notebook-smoke
+
+# The Rust suite: formatting, clippy (warnings are errors) and every test, doctests included.
+test-rust:
     @command -v cargo-fmt >/dev/null || { echo "rustfmt missing: rustup component add rustfmt"; exit 1; }
     @command -v cargo-clippy >/dev/null || { echo "clippy missing: rustup component add clippy"; exit 1; }
     cargo fmt --all -- --check
@@ -19,10 +25,31 @@ test:
 test-slow:
     cargo test --workspace --release {{cargo_features}} -- --ignored --nocapture
 
-# Regenerate the paper's figures by executing the notebooks (arrives with the notebook pipeline).
-render:
-    @echo "just render: the notebooks and figures are coming with the notebook pipeline (issue 3)."
-    @echo "Meanwhile: 'just test' checks every bound, 'just mi bounds --scores S.npy' evaluates them."
+# Install the notebook tool chain: evcxr kernel, .venv with Jupyter, Chromium (idempotent).
+setup:
+    bash notebooks/tools/setup.sh
+
+# Execute every notebook headlessly and write figures (HTML, PNG), tables (CSV) and the executed
+# notebooks as HTML: profile `quick` (minutes on a CPU) -> figures/quick/, `paper` -> figures/.
+render profile="quick" *notebooks: setup
+    {{python}} notebooks/tools/render.py --profile {{profile}} {{notebooks}}
+
+# JupyterLab on notebooks/ with the Rust kernel (quick profile unless MI_PROFILE says otherwise).
+lab: setup
+    MI_PROFILE="${MI_PROFILE:-quick}" .venv/bin/jupyter lab --notebook-dir notebooks
+
+# The notebook smoke: 01_bounds executed by the real kernel (quick profile, into
+# target/notebook-smoke), then the browser test on every page it wrote.
+notebook-smoke: setup
+    rm -rf target/notebook-smoke
+    {{python}} notebooks/tools/render.py --profile quick --out target/notebook-smoke notebooks/01_bounds.ipynb
+    just browser-test target/notebook-smoke
+
+# Open each HTML figure (and exported notebook) under DIR offline in headless Chromium: no console
+# errors, and every figure draws its traces.
+browser-test dir="figures":
+    {{python}} notebooks/tools/browser.py check $(ls {{dir}}/*.html)
+    if ls {{dir}}/notebooks/*.html >/dev/null 2>&1; then {{python}} notebooks/tools/browser.py check --allow-no-figure {{dir}}/notebooks/*.html; fi
 
 # Figures 3 and 4 (optimal critics): CSV tables and offline HTML figures in figures/.
 tables-3-4 which="both" replicates="":

@@ -30,11 +30,25 @@ pub mod density;
 pub mod error;
 pub mod experiments;
 pub mod io;
+#[cfg(feature = "notebook")]
+pub mod notebook;
 #[cfg(feature = "plots")]
 pub mod plot;
 pub mod prelude;
+#[cfg(feature = "tables")]
+pub mod table;
 
 pub use error::{Error, Result};
+
+// Re-exported so that notebooks (which `:dep` only this crate) and users name the same versions.
+pub use candle_core;
+pub use candle_nn;
+#[cfg(feature = "plots")]
+pub use plotly;
+#[cfg(feature = "tables")]
+pub use polars;
+pub use rand;
+pub use rand_chacha;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../../README.md")]

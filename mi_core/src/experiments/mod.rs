@@ -1,5 +1,6 @@
 //! The paper's experiments, one file per figure: `run(&Config) -> Result<Report>`.
 //!
+//! * [`bound_survey`] — every bound with its optimal critic over MI × batch size (§2).
 //! * [`bias_variance`] — Figure 3: bias, variance and MSE of each estimator with its optimal
 //!   critic on the correlated Gaussian, over MI × batch size.
 //! * [`gradient_accuracy`] — Figure 4: the accuracy of each estimator's gradient with respect to
@@ -11,6 +12,7 @@
 //! so a cell's numbers do not depend on which other cells are in the grid.
 
 pub mod bias_variance;
+pub mod bound_survey;
 pub mod gradient_accuracy;
 mod recommend;
 

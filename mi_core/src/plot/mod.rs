@@ -2,18 +2,22 @@
 //! [`crate::io::figure`] does.
 
 mod optimal_critic;
+mod survey;
 
 pub use optimal_critic::{
     fig3_bias_variance, fig4_best_alpha, fig4_gradient_mse, Fig3Metric, Panels,
 };
+pub use survey::{survey_sandwich, survey_vs_mi};
 
-use plotly::layout::Axis;
-use plotly::Layout;
+use plotly::common::{Line, Marker, Mode, Title};
+use plotly::layout::{Axis, GridPattern, LayoutGrid};
+use plotly::{Layout, Scatter};
 
-/// One colour per estimator, stable across figures (colour-blind-safe Tableau 10).
-pub(crate) const PALETTE: [&str; 10] = [
+/// One colour per estimator, stable across figures (Tableau 10, then four darker hues for
+/// figures with more lines).
+pub(crate) const PALETTE: [&str; 14] = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac",
+    "#9c755f", "#bab0ac", "#17becf", "#2f4b7c", "#8c6d31", "#6b3fa0",
 ];
 
 /// Sets the x and y axes of subplot `k` (0-based; plotly's layout has 8 subplot axes).
@@ -41,3 +45,50 @@ pub(crate) fn axis_refs(k: usize) -> (String, String) {
 
 /// The most subplots one figure holds.
 pub(crate) const MAX_PANELS: usize = 8;
+
+/// A grid of `panels` subplots, at most 4 to a row.
+pub(crate) fn grid_layout(title: &str, panels: usize) -> Layout {
+    let columns = panels.min(4);
+    let rows = panels.div_ceil(columns);
+    Layout::new()
+        .title(Title::with_text(title))
+        .grid(
+            LayoutGrid::new()
+                .rows(rows)
+                .columns(columns)
+                .pattern(GridPattern::Independent),
+        )
+        .height(320 * rows + 120)
+        .width(1300)
+}
+
+/// One estimator's line in subplot `k`: colour by estimator index, legend entry on panel 0 only.
+pub(crate) fn series(
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    name: &str,
+    estimator: usize,
+    k: usize,
+) -> Box<Scatter<f64, f64>> {
+    let (xr, yr) = axis_refs(k);
+    let color = PALETTE[estimator % PALETTE.len()];
+    Scatter::new(xs, ys)
+        .name(name)
+        .legend_group(name)
+        .show_legend(k == 0)
+        .mode(Mode::LinesMarkers)
+        .line(Line::new().color(color))
+        .marker(Marker::new().color(color).size(5))
+        .x_axis(&xr)
+        .y_axis(&yr)
+}
+
+/// At most [`MAX_PANELS`] values, evenly spread and always keeping the first and last.
+pub(crate) fn spread<T: Copy>(v: &[T]) -> Vec<T> {
+    if v.len() <= MAX_PANELS {
+        return v.to_vec();
+    }
+    (0..MAX_PANELS)
+        .map(|k| v[k * (v.len() - 1) / (MAX_PANELS - 1)])
+        .collect()
+}

@@ -1,12 +1,12 @@
 //! Figures 3 and 4: the optimal-critic analyses.
 
-use super::{axis_refs, with_axes, MAX_PANELS, PALETTE};
+use super::{axis_refs, grid_layout, series, spread, with_axes, PALETTE};
 use crate::experiments::{bias_variance, gradient_accuracy};
 use plotly::color::NamedColor;
 use plotly::common::{
     ColorBar, ColorScale, ColorScalePalette, DashType, Line, Marker, Mode, Title,
 };
-use plotly::layout::{Axis, AxisType, GridPattern, LayoutGrid};
+use plotly::layout::{Axis, AxisType};
 use plotly::{HeatMap, Layout, Plot, Scatter};
 
 /// Which column of Figure 3 to draw.
@@ -28,52 +28,6 @@ pub enum Panels {
     /// One panel per MI, batch size on a log x axis (the transposed view; at most 8 MIs,
     /// evenly spread over the grid).
     PerMi,
-}
-
-fn grid_layout(title: &str, panels: usize) -> Layout {
-    let columns = panels.min(4);
-    let rows = panels.div_ceil(columns);
-    Layout::new()
-        .title(Title::with_text(title))
-        .grid(
-            LayoutGrid::new()
-                .rows(rows)
-                .columns(columns)
-                .pattern(GridPattern::Independent),
-        )
-        .height(320 * rows + 120)
-        .width(1300)
-}
-
-/// One estimator's line in subplot `k`: colour by estimator index, legend entry on panel 0 only.
-fn series(
-    xs: Vec<f64>,
-    ys: Vec<f64>,
-    name: &str,
-    estimator: usize,
-    k: usize,
-) -> Box<Scatter<f64, f64>> {
-    let (xr, yr) = axis_refs(k);
-    let color = PALETTE[estimator % PALETTE.len()];
-    Scatter::new(xs, ys)
-        .name(name)
-        .legend_group(name)
-        .show_legend(k == 0)
-        .mode(Mode::LinesMarkers)
-        .line(Line::new().color(color))
-        .marker(Marker::new().color(color).size(5))
-        .x_axis(&xr)
-        .y_axis(&yr)
-}
-
-/// At most [`MAX_PANELS`] values, evenly spread and always keeping the first and last.
-fn spread<T: Copy>(v: &[T]) -> Vec<T> {
-    if v.len() <= MAX_PANELS {
-        return v.to_vec();
-    }
-    (0..MAX_PANELS)
-        .map(|k| v[k * (v.len() - 1) / (MAX_PANELS - 1)])
-        .collect()
 }
 
 /// Figure 3: bias, variance or MSE of each estimator against MI (one panel per B) or against B

@@ -1,0 +1,343 @@
+//! Every bound with its optimal critic, side by side (the paper's §2.1–2.5 in numbers).
+//!
+//! On the d-dimensional correlated Gaussian, for each (MI, B) cell, R batches are drawn and every
+//! bound of [`Config::bounds`] is evaluated on the *same* batches, each with the critic that is
+//! optimal for it (all built from the analytic log p(y|x) and log p(y), in f64):
+//!
+//! | bound | scores | log-baseline |
+//! |---|---|---|
+//! | TUBA, I_α | Lp = log p(y_i\|x_j) | log p(y_i) |
+//! | NWJ | 1 + log r, r = p(y\|x)/p(y) | — |
+//! | DV, InfoNCE, SMILE | log r (any per-row shift gives the same InfoNCE) | — |
+//! | I_JS | log r (the JS-optimal critic; value NWJ(log r + c)) | — |
+//! | TNCE, leave-one-out upper | Lp | — |
+//! | rate | Lp | log p(y_i) (normalised) |
+//!
+//! Each row also carries the largest single-batch value and the bound's deterministic cap where it
+//! has one (log B for InfoNCE/TNCE, 1 + log((B − 1)/α) for I_α), so "never above the cap" is a
+//! column to read, not a claim.
+
+use super::{
+    cell_rng, check_grid, chunk_len, csv, grid, mean_var_sem, num, run_cells, with_progress,
+};
+use crate::bounds::{Alpha, Bound, BoundKind, JS_EVAL_SHIFT};
+use crate::data::{CorrelatedGaussian, Sampler};
+use crate::error::{Error, Result};
+use candle_core::{DType, Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// The grid and the bounds of the survey.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Dimension d of x and y.
+    pub dim: usize,
+    /// True MI values in nats.
+    pub mis: Vec<f64>,
+    /// Batch sizes B (≥ 2).
+    pub batch_sizes: Vec<usize>,
+    /// Independent batches R per cell (≥ 2).
+    pub replicates: usize,
+    /// The bounds, each evaluated with its optimal critic (MINE's EMA, which carries state
+    /// across batches, and the JS f-GAN objective, which is not an MI value, are refused).
+    pub bounds: Vec<Bound>,
+    /// The run's seed.
+    pub seed: u64,
+    /// Worker threads over the grid's cells (0 = one per core).
+    pub threads: usize,
+    /// Most entries of one `[chunk, B, B]` tensor.
+    pub max_chunk_elems: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            dim: 20,
+            mis: (0..=10).map(f64::from).collect(),
+            batch_sizes: vec![16, 64, 256],
+            replicates: 200,
+            bounds: default_bounds(),
+            seed: 0,
+            threads: 0,
+            max_chunk_elems: 1 << 22,
+        }
+    }
+}
+
+/// TUBA, NWJ, DV, InfoNCE, I_JS, SMILE (τ = 5), I_α for α ∈ {0.01, 0.5, 0.99}, TNCE, the
+/// leave-one-out upper bound and the rate.
+pub fn default_bounds() -> Vec<Bound> {
+    let mut bounds = vec![
+        Bound::Tuba,
+        Bound::Nwj,
+        Bound::Dv,
+        Bound::InfoNce,
+        Bound::Js {
+            eval_shift: JS_EVAL_SHIFT,
+        },
+        Bound::Smile { tau: 5.0 },
+    ];
+    bounds.extend(
+        [0.01, 0.5, 0.99]
+            .into_iter()
+            .filter_map(|a| Alpha::new(a).ok())
+            .map(|alpha| Bound::Interpolated { alpha }),
+    );
+    bounds.extend([Bound::Tnce, Bound::LooUpper, Bound::Rate]);
+    bounds
+}
+
+impl Config {
+    /// Checks the grid and that every bound has an optimal critic here.
+    pub fn validate(&self) -> Result<()> {
+        check_grid(
+            "bound_survey",
+            self.dim,
+            &self.mis,
+            &self.batch_sizes,
+            self.replicates,
+        )?;
+        for b in &self.bounds {
+            if matches!(b, Bound::MineEma { .. } | Bound::JsFgan) {
+                return Err(Error::InvalidParameter {
+                    op: "bound_survey",
+                    name: "bounds",
+                    value: b.name(),
+                    reason: "MINE's EMA carries state across batches and the JS f-GAN objective \
+                             is not an MI value: use dv / js instead",
+                });
+            }
+        }
+        if self.bounds.is_empty() {
+            return Err(Error::InvalidParameter {
+                op: "bound_survey",
+                name: "bounds",
+                value: "[]".into(),
+                reason: "name at least one bound",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The deterministic per-batch cap of a bound at batch size B, if it has one.
+pub fn cap(bound: &Bound, batch_size: usize) -> Option<f64> {
+    let b = batch_size as f64;
+    match bound {
+        Bound::InfoNce | Bound::Tnce => Some(b.ln()),
+        Bound::Interpolated { alpha } if alpha.value() > 0.0 => {
+            Some(1.0 + ((b - 1.0) / alpha.value()).ln())
+        }
+        _ => None,
+    }
+}
+
+/// One (bound, MI, B) cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// The bound's name ([`Bound::name`]).
+    pub bound: String,
+    /// `lower`, `upper` or `neither`.
+    pub kind: BoundKind,
+    /// The true MI (nats).
+    pub mi: f64,
+    /// The batch size B.
+    pub batch_size: usize,
+    /// Mean over the R batches.
+    pub mean: f64,
+    /// mean − MI.
+    pub bias: f64,
+    /// Standard error of the mean.
+    pub sem: f64,
+    /// The largest single-batch value.
+    pub max: f64,
+    /// The deterministic cap ([`cap`]), if any.
+    pub cap: Option<f64>,
+}
+
+/// The result of [`run`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    /// The configuration that produced it.
+    pub config: Config,
+    /// One row per bound, MI and batch size.
+    pub rows: Vec<Row>,
+    /// Wall time in seconds.
+    pub elapsed_s: f64,
+}
+
+impl Report {
+    /// The row of one cell.
+    pub fn row(&self, bound: &str, mi: f64, batch_size: usize) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.bound == bound && r.mi == mi && r.batch_size == batch_size)
+    }
+
+    /// `bound, kind, mi, batch_size, mean, bias, sem, max, cap` (cap empty where none).
+    pub fn to_csv(&self) -> String {
+        csv(
+            &[
+                "bound",
+                "kind",
+                "mi",
+                "batch_size",
+                "mean",
+                "bias",
+                "sem",
+                "max",
+                "cap",
+            ],
+            self.rows.iter().map(|r| {
+                vec![
+                    r.bound.clone(),
+                    kind_name(r.kind).into(),
+                    num(r.mi),
+                    r.batch_size.to_string(),
+                    num(r.mean),
+                    num(r.bias),
+                    num(r.sem),
+                    num(r.max),
+                    r.cap.map(num).unwrap_or_default(),
+                ]
+            }),
+        )
+    }
+
+    /// The rows as a DataFrame with the columns of [`Report::to_csv`] (cap NaN where none).
+    #[cfg(feature = "tables")]
+    pub fn to_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        let r = &self.rows;
+        crate::table::TableBuilder::new()
+            .str("bound", r.iter().map(|r| r.bound.clone()))
+            .str("kind", r.iter().map(|r| kind_name(r.kind)))
+            .f64("mi", r.iter().map(|r| r.mi))
+            .u64("batch_size", r.iter().map(|r| r.batch_size as u64))
+            .f64("mean", r.iter().map(|r| r.mean))
+            .f64("bias", r.iter().map(|r| r.bias))
+            .f64("sem", r.iter().map(|r| r.sem))
+            .f64("max", r.iter().map(|r| r.max))
+            .f64("cap", r.iter().map(|r| r.cap.unwrap_or(f64::NAN)))
+            .build()
+    }
+
+    /// The mean estimates at one batch size as a bound × MI table (`bound`, `kind`, then one
+    /// column `I=…` per MI), for reading.
+    #[cfg(feature = "tables")]
+    pub fn means_at(&self, batch_size: usize) -> Result<polars::prelude::DataFrame> {
+        if !self.config.batch_sizes.contains(&batch_size) {
+            return Err(Error::InvalidParameter {
+                op: "bound_survey::means_at",
+                name: "batch_size",
+                value: batch_size.to_string(),
+                reason: "not a batch size of this report",
+            });
+        }
+        let bounds = &self.config.bounds;
+        let mut t = crate::table::TableBuilder::new()
+            .str("bound", bounds.iter().map(|b| b.name()))
+            .str("kind", bounds.iter().map(|b| kind_name(b.kind())));
+        for &mi in &self.config.mis {
+            t = t.f64(
+                &format!("I={mi}"),
+                bounds.iter().map(|b| {
+                    self.row(&b.name(), mi, batch_size)
+                        .map_or(f64::NAN, |r| r.mean)
+                }),
+            );
+        }
+        t.build()
+    }
+}
+
+/// `lower`, `upper` or `neither`.
+pub fn kind_name(kind: BoundKind) -> &'static str {
+    match kind {
+        BoundKind::Lower => "lower",
+        BoundKind::Upper => "upper",
+        BoundKind::Neither => "neither",
+    }
+}
+
+/// Runs the survey with a progress bar on the terminal.
+pub fn run(config: &Config) -> Result<Report> {
+    with_progress(
+        config.mis.len() * config.batch_sizes.len(),
+        "bounds",
+        |on_cell| run_with(config, on_cell),
+    )
+}
+
+/// Runs the survey, calling `on_cell(mi, batch_size)` after each cell.
+pub fn run_with(config: &Config, on_cell: &mut dyn FnMut(f64, usize)) -> Result<Report> {
+    config.validate()?;
+    let start = Instant::now();
+    let cells = grid(&config.mis, &config.batch_sizes);
+    let work = |mi: f64, b: usize| -> Result<Vec<Vec<f64>>> {
+        cell(&CorrelatedGaussian::from_mi(config.dim, mi)?, b, config)
+    };
+    let per_cell = run_cells(&cells, config.threads, &work, on_cell)?;
+    let mut rows = Vec::new();
+    for (&(mi, b), values) in cells.iter().zip(per_cell) {
+        for (bound, v) in config.bounds.iter().zip(values) {
+            let (mean, _variance, sem) = mean_var_sem(&v);
+            rows.push(Row {
+                bound: bound.name(),
+                kind: bound.kind(),
+                mi,
+                batch_size: b,
+                mean,
+                bias: mean - mi,
+                sem,
+                max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                cap: cap(bound, b),
+            });
+        }
+    }
+    Ok(Report {
+        config: config.clone(),
+        rows,
+        elapsed_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The optimal-critic inputs of `bound`: its scores and log-baseline.
+fn inputs<'a>(
+    bound: &Bound,
+    lp: &'a Tensor,
+    log_py: &'a Tensor,
+    log_r: &'a Tensor,
+    nwj_scores: &'a Tensor,
+) -> (&'a Tensor, &'a Tensor) {
+    match bound {
+        Bound::Tuba | Bound::Interpolated { .. } | Bound::Rate => (lp, log_py),
+        Bound::Tnce | Bound::LooUpper => (lp, log_py),
+        Bound::Nwj => (nwj_scores, log_py),
+        _ => (log_r, log_py),
+    }
+}
+
+/// Every bound's R values in one cell, in `config.bounds` order.
+fn cell(gauss: &CorrelatedGaussian, b: usize, config: &Config) -> Result<Vec<Vec<f64>>> {
+    let d = config.dim;
+    let mut rng = cell_rng(config.seed, gauss.mutual_information(), b);
+    let chunk = chunk_len(config.replicates, b, config.max_chunk_elems);
+    let mut out = vec![Vec::with_capacity(config.replicates); config.bounds.len()];
+    let mut done = 0;
+    while done < config.replicates {
+        let c = chunk.min(config.replicates - done);
+        let batch = gauss.sample(c * b, &mut rng, &Device::Cpu, DType::F64)?;
+        let (x, y) = (batch.x.reshape((c, b, d))?, batch.y.reshape((c, b, d))?);
+        let lp = gauss.log_cond_pairs(&x, &y)?;
+        let log_py = gauss.log_marginal(&y)?;
+        let log_r = lp.broadcast_sub(&log_py.unsqueeze(2)?)?;
+        let nwj_scores = (&log_r + 1.0)?;
+        for (o, bound) in out.iter_mut().zip(&config.bounds) {
+            let (s, l) = inputs(bound, &lp, &log_py, &log_r, &nwj_scores);
+            let v = bound.evaluate(s, Some(l))?;
+            o.extend(v.to_vec1::<f64>()?);
+        }
+        done += c;
+    }
+    Ok(out)
+}
