@@ -40,6 +40,20 @@ def first_line(source):
     return "(empty)"
 
 
+class CellStderr(Exception):
+    """A cell wrote to stderr: evcxr reports `?` errors and caught panics there, with an "ok"
+    status, so any stderr output counts as the cell failing."""
+
+    def __init__(self, cell_index, text):
+        super().__init__(text)
+        self.cell_index = cell_index
+
+
+def stderr_of(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
 def execute(path, out_dir, cell_timeout):
     """Runs one notebook; returns (executed notebook, seconds). Raises SystemExit on failure."""
     nb = nbformat.read(path, as_version=4)
@@ -57,6 +71,9 @@ def execute(path, out_dir, cell_timeout):
     def on_done(cell, cell_index, **_):
         if cell_index in code_cells:
             print(f"      done in {time.time() - state['t']:.1f} s", flush=True)
+        err = stderr_of(cell)
+        if err.strip():
+            raise CellStderr(cell_index, err)
 
     client = NotebookClient(
         nb,
@@ -70,6 +87,12 @@ def execute(path, out_dir, cell_timeout):
     )
     try:
         client.execute()
+    except CellStderr as err:
+        k = code_cells.index(err.cell_index) + 1
+        tail = "\n".join(str(err).strip().splitlines()[:25])
+        save(nb, path, out_dir)
+        raise SystemExit(f"render: {path.name}: cell {k} "
+                         f"(`{first_line(nb.cells[err.cell_index].source)}`) failed:\n{tail}") from None
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
         failed = next(
             (
@@ -144,7 +167,8 @@ def main(argv=None):
 
     os.environ["MI_PROFILE"] = a.profile
     os.environ["MI_FIGURES_DIR"] = str(out_dir)
-    tmp = os.environ.get("EVCXR_TMPDIR")
+    # evcxr's build cache: shared by all notebooks and runs (a cold one costs ~10 min of compiling).
+    tmp = os.environ.setdefault("EVCXR_TMPDIR", str(ROOT / "target" / "evcxr"))
     if tmp:
         # evcxr resolves its own lock file: start it from the workspace's to pin versions.
         Path(tmp).mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,8 @@ use super::{axis_refs, grid_layout, series, spread, with_axes, PALETTE};
 use crate::bounds::Bound;
 use crate::experiments::bound_survey::{cap, Report, Row};
 use plotly::color::NamedColor;
-use plotly::common::{DashType, ErrorData, ErrorType, Line, Mode, Title};
-use plotly::layout::{Axis, AxisType};
+use plotly::common::{DashType, ErrorData, ErrorType, Font, Line, Mode, Title};
+use plotly::layout::{Axis, AxisType, Legend};
 use plotly::{Plot, Scatter};
 
 fn rows_of<'a>(report: &'a Report, bound: &str, keep: impl Fn(&Row) -> bool) -> Vec<&'a Row> {
@@ -71,7 +71,10 @@ pub fn survey_vs_mi(report: &Report) -> Plot {
     );
     // Room for the legend: one entry per bound, per cap and the truth.
     let rows = sizes.len().div_ceil(4);
-    layout = layout.height((320 * rows + 120).max(24 * (cfg.bounds.len() + 6) + 80));
+    let entries = cfg.bounds.len() + 6;
+    layout = layout
+        .height((320 * rows + 120).max(22 * entries + 140))
+        .legend(Legend::new().font(Font::new().size(11)).trace_group_gap(2));
     let (lo, hi) = (cfg.mis[0], cfg.mis[cfg.mis.len() - 1]);
     for (k, &b) in sizes.iter().enumerate() {
         let mut capped_infonce = false;
