@@ -38,9 +38,11 @@ render profile="quick" *notebooks: setup
 lab: setup
     MI_PROFILE="${MI_PROFILE:-quick}" .venv/bin/jupyter lab --notebook-dir notebooks
 
-# The notebook smoke: 01_bounds executed by the real kernel (quick profile, into
-# target/notebook-smoke), then the browser test on every page it wrote.
+# The notebook smoke: the notebooks' conventions (clean, one shared :dep line), then 01_bounds
+# executed by the real kernel (quick profile, into target/notebook-smoke), then the browser test
+# on every page it wrote.
 notebook-smoke: setup
+    {{python}} notebooks/tools/lint.py
     rm -rf target/notebook-smoke
     {{python}} notebooks/tools/render.py --profile quick --out target/notebook-smoke notebooks/01_bounds.ipynb
     just browser-test target/notebook-smoke

@@ -127,6 +127,14 @@ impl Output {
         Ok(Figure::new(plot))
     }
 
+    /// Writes several figures stacked on one page `NAME.html` (`just render` adds `NAME_0.png`,
+    /// `NAME_1.png`, …) and returns them for display, in order.
+    pub fn figures(&self, name: &str, plots: &[&plotly::Plot]) -> Result<Vec<Figure>> {
+        check_name(name)?;
+        crate::io::figure::write_html_page(plots, self.dir.join(format!("{name}.html")))?;
+        Ok(plots.iter().map(|p| Figure::new(p)).collect())
+    }
+
     /// Writes `NAME.csv` and returns the table for display.
     pub fn table(&self, name: &str, df: &DataFrame) -> Result<Table> {
         check_name(name)?;

@@ -93,3 +93,28 @@ fn output_writes_figures_and_tables() {
     assert!(out.table("", table.frame()).is_err());
     std::fs::remove_dir_all(&dir).expect("clean");
 }
+
+#[test]
+fn figure_3_4_tables_match_their_csv() {
+    use mi_core::experiments::{bias_variance, gradient_accuracy};
+    let fig3 = bias_variance::run(&bias_variance::Config {
+        mis: vec![0.0, 2.0],
+        batch_sizes: vec![8],
+        replicates: 10,
+        ..Default::default()
+    })
+    .expect("fig3");
+    assert_eq!(to_csv(&fig3.to_dataframe().expect("df3")), fig3.to_csv());
+    let fig4 = gradient_accuracy::run(&gradient_accuracy::Config {
+        mis: vec![1.0],
+        batch_sizes: vec![8],
+        replicates: 4,
+        ..Default::default()
+    })
+    .expect("fig4");
+    assert_eq!(
+        to_csv(&fig4.best_alpha_dataframe().expect("best")),
+        fig4.best_alpha_csv()
+    );
+    assert_eq!(to_csv(&fig4.to_dataframe().expect("df4")), fig4.to_csv());
+}

@@ -128,6 +128,22 @@ impl Report {
             .find(|r| r.estimator == estimator && r.mi == mi && r.batch_size == batch_size)
     }
 
+    /// The rows as a DataFrame with the columns of [`Report::to_csv`].
+    #[cfg(feature = "tables")]
+    pub fn to_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        let r = &self.rows;
+        crate::table::TableBuilder::new()
+            .str("estimator", r.iter().map(|r| r.estimator.clone()))
+            .f64("mi", r.iter().map(|r| r.mi))
+            .u64("batch_size", r.iter().map(|r| r.batch_size as u64))
+            .f64("mean", r.iter().map(|r| r.mean))
+            .f64("bias", r.iter().map(|r| r.bias))
+            .f64("variance", r.iter().map(|r| r.variance))
+            .f64("mse", r.iter().map(|r| r.mse))
+            .f64("sem", r.iter().map(|r| r.sem))
+            .build()
+    }
+
     /// `estimator, mi, batch_size, mean, bias, variance, mse, sem` (figures/fig3_bias_variance.csv).
     pub fn to_csv(&self) -> String {
         csv(

@@ -197,6 +197,32 @@ impl Report {
         )
     }
 
+    /// The rows as a DataFrame with the columns of [`Report::to_csv`]
+    /// (`estimator, alpha, mi, batch_size, grad_mse`; `alpha` NaN for TNCE).
+    #[cfg(feature = "tables")]
+    pub fn to_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        let r = &self.rows;
+        crate::table::TableBuilder::new()
+            .str("estimator", r.iter().map(|r| r.estimator.clone()))
+            .f64("alpha", r.iter().map(|r| r.alpha))
+            .f64("mi", r.iter().map(|r| r.mi))
+            .u64("batch_size", r.iter().map(|r| r.batch_size as u64))
+            .f64("grad_mse", r.iter().map(|r| r.grad_mse))
+            .build()
+    }
+
+    /// [`Report::best_alpha`] as a DataFrame: `mi, batch_size, best_alpha, best_grad_mse`.
+    #[cfg(feature = "tables")]
+    pub fn best_alpha_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        let b = self.best_alpha();
+        crate::table::TableBuilder::new()
+            .f64("mi", b.iter().map(|b| b.mi))
+            .u64("batch_size", b.iter().map(|b| b.batch_size as u64))
+            .f64("best_alpha", b.iter().map(|b| b.best_alpha))
+            .f64("best_grad_mse", b.iter().map(|b| b.best_grad_mse))
+            .build()
+    }
+
     /// `mi, batch_size, best_alpha, best_grad_mse` (figures/fig4_best_alpha.csv).
     pub fn best_alpha_csv(&self) -> String {
         csv(
