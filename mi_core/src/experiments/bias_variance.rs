@@ -11,13 +11,11 @@
 //! All R replicates of a cell are one batched computation on `[R, B, B]` tensors (chunked over R
 //! so memory stays bounded), not a loop over replicates.
 
-use super::{
-    cell_rng, check_grid, chunk_len, csv, grid, mean_var_sem, num, run_cells, with_progress,
-};
+use super::{check_grid, csv, gaussian_chunks, grid, mean_var_sem, num, run_cells, with_progress};
 use crate::bounds::{interpolated_many, loo_upper, tnce, Alpha};
-use crate::data::{CorrelatedGaussian, Sampler};
+use crate::data::CorrelatedGaussian;
 use crate::error::Result;
-use candle_core::{DType, Device, Tensor};
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -234,25 +232,23 @@ fn cell(
     alphas: &[Alpha],
     config: &Config,
 ) -> Result<Vec<Vec<f64>>> {
-    let d = config.dim;
-    let mut rng = cell_rng(config.seed, gauss.mutual_information(), b);
-    let chunk = chunk_len(config.replicates, b, config.max_chunk_elems);
     let mut out = vec![Vec::with_capacity(config.replicates); alphas.len() + 3];
-    let mut done = 0;
-    while done < config.replicates {
-        let c = chunk.min(config.replicates - done);
-        let batch = gauss.sample(c * b, &mut rng, &Device::Cpu, DType::F64)?;
-        let (x, y) = (batch.x.reshape((c, b, d))?, batch.y.reshape((c, b, d))?);
-        let lp = gauss.log_cond_pairs(&x, &y)?;
-        let log_py = gauss.log_marginal(&y)?;
-        let mut all: Vec<Tensor> = vec![crate::bounds::tuba(&lp, &log_py)?];
-        all.extend(interpolated_many(&lp, &log_py, alphas)?);
-        all.push(tnce(&lp)?);
-        all.push(loo_upper(&lp)?);
-        for (o, t) in out.iter_mut().zip(all) {
-            o.extend(t.to_vec1::<f64>()?);
-        }
-        done += c;
-    }
+    gaussian_chunks(
+        gauss,
+        b,
+        config.replicates,
+        config.seed,
+        config.max_chunk_elems,
+        |lp, log_py| {
+            let mut all: Vec<Tensor> = vec![crate::bounds::tuba(lp, log_py)?];
+            all.extend(interpolated_many(lp, log_py, alphas)?);
+            all.push(tnce(lp)?);
+            all.push(loo_upper(lp)?);
+            for (o, t) in out.iter_mut().zip(all) {
+                o.extend(t.to_vec1::<f64>()?);
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }

@@ -17,13 +17,11 @@
 //! has one (log B for InfoNCE/TNCE, 1 + log((B − 1)/α) for I_α), so "never above the cap" is a
 //! column to read, not a claim.
 
-use super::{
-    cell_rng, check_grid, chunk_len, csv, grid, mean_var_sem, num, run_cells, with_progress,
-};
+use super::{check_grid, csv, gaussian_chunks, grid, mean_var_sem, num, run_cells, with_progress};
 use crate::bounds::{Alpha, Bound, BoundKind, JS_EVAL_SHIFT};
-use crate::data::{CorrelatedGaussian, Sampler};
+use crate::data::CorrelatedGaussian;
 use crate::error::{Error, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -319,25 +317,22 @@ fn inputs<'a>(
 
 /// Every bound's R values in one cell, in `config.bounds` order.
 fn cell(gauss: &CorrelatedGaussian, b: usize, config: &Config) -> Result<Vec<Vec<f64>>> {
-    let d = config.dim;
-    let mut rng = cell_rng(config.seed, gauss.mutual_information(), b);
-    let chunk = chunk_len(config.replicates, b, config.max_chunk_elems);
     let mut out = vec![Vec::with_capacity(config.replicates); config.bounds.len()];
-    let mut done = 0;
-    while done < config.replicates {
-        let c = chunk.min(config.replicates - done);
-        let batch = gauss.sample(c * b, &mut rng, &Device::Cpu, DType::F64)?;
-        let (x, y) = (batch.x.reshape((c, b, d))?, batch.y.reshape((c, b, d))?);
-        let lp = gauss.log_cond_pairs(&x, &y)?;
-        let log_py = gauss.log_marginal(&y)?;
-        let log_r = lp.broadcast_sub(&log_py.unsqueeze(2)?)?;
-        let nwj_scores = (&log_r + 1.0)?;
-        for (o, bound) in out.iter_mut().zip(&config.bounds) {
-            let (s, l) = inputs(bound, &lp, &log_py, &log_r, &nwj_scores);
-            let v = bound.evaluate(s, Some(l))?;
-            o.extend(v.to_vec1::<f64>()?);
-        }
-        done += c;
-    }
+    gaussian_chunks(
+        gauss,
+        b,
+        config.replicates,
+        config.seed,
+        config.max_chunk_elems,
+        |lp, log_py| {
+            let log_r = lp.broadcast_sub(&log_py.unsqueeze(2)?)?;
+            let nwj_scores = (&log_r + 1.0)?;
+            for (o, bound) in out.iter_mut().zip(&config.bounds) {
+                let (s, l) = inputs(bound, lp, log_py, &log_r, &nwj_scores);
+                o.extend(bound.evaluate(s, Some(l))?.to_vec1::<f64>()?);
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }

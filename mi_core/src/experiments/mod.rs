@@ -39,6 +39,37 @@ pub(crate) fn chunk_len(replicates: usize, batch_size: usize, max_elems: usize) 
     (max_elems / (batch_size * batch_size)).clamp(1, replicates.max(1))
 }
 
+/// Draws one cell's `replicates` Gaussian batches of size `b` from the cell's own RNG stream, in
+/// chunks of at most `max_elems` `[c, B, B]` entries, and hands each chunk's
+/// `(log p(y_i|x_j) [c, B, B], log p(y_i) [c, B])` to `f` (in f64, on the CPU).
+pub(crate) fn gaussian_chunks(
+    gauss: &crate::data::CorrelatedGaussian,
+    b: usize,
+    replicates: usize,
+    seed: u64,
+    max_elems: usize,
+    mut f: impl FnMut(&candle_core::Tensor, &candle_core::Tensor) -> Result<()>,
+) -> Result<()> {
+    use crate::data::Sampler;
+    let d = gauss.dim();
+    let mut rng = cell_rng(seed, gauss.mutual_information(), b);
+    let chunk = chunk_len(replicates, b, max_elems);
+    let mut done = 0;
+    while done < replicates {
+        let c = chunk.min(replicates - done);
+        let batch = gauss.sample(
+            c * b,
+            &mut rng,
+            &candle_core::Device::Cpu,
+            candle_core::DType::F64,
+        )?;
+        let (x, y) = (batch.x.reshape((c, b, d))?, batch.y.reshape((c, b, d))?);
+        f(&gauss.log_cond_pairs(&x, &y)?, &gauss.log_marginal(&y)?)?;
+        done += c;
+    }
+    Ok(())
+}
+
 /// Evaluates `work` on every (MI, B) cell with `threads` workers (0 = one per core), calling
 /// `on_cell` on the caller's thread as cells finish; results come back in `cells` order, and
 /// each cell's numbers are the same whatever the thread count (every cell has its own RNG).
