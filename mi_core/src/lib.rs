@@ -25,11 +25,13 @@
 pub mod bounds;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod critic;
 pub mod data;
 pub mod density;
 pub mod error;
 pub mod experiments;
 pub mod io;
+pub mod nn;
 #[cfg(feature = "notebook")]
 pub mod notebook;
 #[cfg(feature = "plots")]
@@ -37,6 +39,7 @@ pub mod plot;
 pub mod prelude;
 #[cfg(feature = "tables")]
 pub mod table;
+pub mod train;
 
 pub use error::{Error, Result};
 

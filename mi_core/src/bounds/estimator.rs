@@ -206,6 +206,27 @@ impl Estimator {
         }
     }
 
+    /// The carried state: MINE's EMA (`None` for stateless bounds).
+    pub fn ema(&self) -> Option<MineEma> {
+        self.ema
+    }
+
+    /// Restores MINE's EMA (from [`Estimator::ema`]); errors for any other bound or decay.
+    pub fn set_ema(&mut self, ema: MineEma) -> crate::error::Result<()> {
+        match self.bound {
+            Bound::MineEma { decay } if decay == ema.decay() => {
+                self.ema = Some(ema);
+                Ok(())
+            }
+            _ => Err(crate::error::Error::InvalidParameter {
+                op: "Estimator::set_ema",
+                name: "ema",
+                value: format!("{ema:?}"),
+                reason: "only a mine_ema estimator with the same decay carries this state",
+            }),
+        }
+    }
+
     /// Resets the state (MINE's EMA back to a₀ = 1).
     pub fn reset(&mut self) -> crate::error::Result<()> {
         *self = Self::new(self.bound)?;

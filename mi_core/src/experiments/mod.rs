@@ -5,6 +5,8 @@
 //!   critic on the correlated Gaussian, over MI × batch size.
 //! * [`gradient_accuracy`] — Figure 4: the accuracy of each estimator's gradient with respect to
 //!   an encoder's parameters, and the α of I_α that minimises it.
+//! * [`staircase`] — Figure 2: critics trained by every bound while the true MI climbs a
+//!   staircase, on Gaussian and cubic data.
 //! * [`recommend_alpha`] — an α for I_α given a batch size and a rough MI, read off Figure 4's
 //!   best-α map.
 //!
@@ -15,6 +17,7 @@ pub mod bias_variance;
 pub mod bound_survey;
 pub mod gradient_accuracy;
 mod recommend;
+pub mod staircase;
 
 pub use recommend::{recommend_alpha, BEST_ALPHA_BATCH_SIZES, BEST_ALPHA_MAP, BEST_ALPHA_MIS};
 
@@ -79,26 +82,44 @@ pub(crate) fn run_cells<T: Send>(
     work: &(dyn Fn(f64, usize) -> Result<T> + Sync),
     on_cell: &mut dyn FnMut(f64, usize),
 ) -> Result<Vec<T>> {
-    let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-    .min(cells.len().max(1));
     // Largest batches first, so the workers finish together.
     let mut order: Vec<usize> = (0..cells.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(cells[i].1));
+    parallel(
+        cells.len(),
+        &order,
+        threads,
+        &|i| work(cells[i].0, cells[i].1),
+        &mut |i| on_cell(cells[i].0, cells[i].1),
+    )
+}
+
+/// Runs `work(i)` for i in `0..n` on `threads` workers (0 = one per core), handing out items
+/// in `order`; `on_done(i)` runs on the caller's thread as items finish. Results come back in
+/// index order. The first error stops handing out work and is returned.
+pub(crate) fn parallel<T: Send>(
+    n: usize,
+    order: &[usize],
+    threads: usize,
+    work: &(dyn Fn(usize) -> Result<T> + Sync),
+    on_done: &mut dyn FnMut(usize),
+) -> Result<Vec<T>> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    }
+    .min(n.max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<T>> = (0..cells.len()).map(|_| None).collect();
+    let mut results: Vec<Option<T>> = (0..n).map(|_| None).collect();
     std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<T>)>();
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, order) = (&next, &order);
+            let next = &next;
             scope.spawn(move || loop {
                 let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(&i) = order.get(k) else { break };
-                let (mi, b) = cells[i];
-                if tx.send((i, work(mi, b))).is_err() {
+                if tx.send((i, work(i))).is_err() {
                     break;
                 }
             });
@@ -108,10 +129,10 @@ pub(crate) fn run_cells<T: Send>(
             match result {
                 Ok(v) => {
                     results[i] = Some(v);
-                    on_cell(cells[i].0, cells[i].1);
+                    on_done(i);
                 }
                 Err(e) => {
-                    // Stop handing out cells; running ones finish and are dropped.
+                    // Stop handing out work; running items finish and are dropped.
                     next.store(usize::MAX / 2, std::sync::atomic::Ordering::Relaxed);
                     return Err(e);
                 }
@@ -124,9 +145,9 @@ pub(crate) fn run_cells<T: Send>(
         .map(|r| {
             r.ok_or_else(|| Error::InvalidParameter {
                 op: "experiment",
-                name: "cells",
+                name: "work",
                 value: String::new(),
-                reason: "a worker stopped before finishing its cell",
+                reason: "a worker stopped before finishing its item (is `order` a permutation?)",
             })
         })
         .collect()
