@@ -421,6 +421,16 @@ fn staircase_sweep_end_to_end() -> R {
     let again = staircase::run(&cfg, &Device::Cpu)?;
     assert_eq!(again.runs, report.runs);
     assert!(again.elapsed_s < report.elapsed_s);
+    // The stored runs alone (a partial sweep reads back what is there).
+    let partial = staircase::Config {
+        critics: vec![CriticKind::Separable],
+        estimators: vec![Bound::Nwj],
+        conditional: vec![],
+        ..cfg.clone()
+    };
+    assert_eq!(staircase::stored(&partial)?.runs.len(), 2);
+    std::fs::remove_file(dir.join("gaussian-separable-nwj.json"))?;
+    assert_eq!(staircase::stored(&cfg)?.runs.len(), 37);
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -543,6 +543,30 @@ fn store(config: &Config, key: RunKey, result: &RunResult) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(|e| io(&e))
 }
 
+/// The runs of `config` already stored in its `runs_dir` (with matching settings), without
+/// training anything: a partial report of a sweep that is still being filled in.
+pub fn stored(config: &Config) -> Result<Report> {
+    config.validate()?;
+    let runs = config
+        .runs()
+        .into_iter()
+        .filter_map(|spec| {
+            let key = RunKey {
+                spec,
+                model: config.model(&spec),
+                fit: config.fit(&spec),
+                dim: config.dim,
+            };
+            load_stored(config, &spec, &key)
+        })
+        .collect();
+    Ok(Report {
+        config: config.clone(),
+        runs,
+        elapsed_s: 0.0,
+    })
+}
+
 /// Runs the sweep with a progress bar (steps over all runs) on the terminal.
 pub fn run(config: &Config, device: &Device) -> Result<Report> {
     let total = (config.runs().len() * config.steps) as u64;

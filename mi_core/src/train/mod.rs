@@ -460,6 +460,14 @@ impl Trainer {
     }
 }
 
+/// Sets how many threads candle's CPU kernels use (candle reads `RAYON_NUM_THREADS` on every
+/// parallel kernel). For sweeps of many small runs, 1 thread per run and runs in parallel beats
+/// splitting each matmul: on a loaded 2-core machine candle's kernels are slower on 2 threads
+/// than on 1. Call it before training starts (it changes the process environment).
+pub fn set_kernel_threads(n: usize) {
+    std::env::set_var("RAYON_NUM_THREADS", n.max(1).to_string());
+}
+
 fn all_finite(t: &Tensor) -> Result<bool> {
     Ok(t.sum_all()?
         .to_dtype(DType::F64)?

@@ -1,0 +1,126 @@
+//! Figure 2 of the paper from the command line: critics trained while the true MI climbs a
+//! staircase, on Gaussian and cubic data.
+//!
+//! `cargo run --release --features plots --example figure_2 -- PROFILE [OUT_DIR] [THREADS]`
+//!
+//! * `quick` — [`staircase::Config::quick`], a few minutes on 2 cores;
+//! * `paper` — all 38 runs of [`staircase::Config::paper`] (20 000 steps each);
+//! * `paper-minimum` — the part of the paper sweep that fits a 2-core session: every estimator
+//!   with the separable critic on both datasets (and TNCE), plus NWJ, JS, InfoNCE and α = 0.01
+//!   with the concat critic on Gaussian data.
+//!
+//! Finished runs are kept in `target/fig2-runs/PROFILE-NAME/` and reused, so an interrupted
+//! sweep resumes where it stopped and `paper` after `paper-minimum` trains only the rest. The
+//! figures and the summary are written from every stored run of the paper grid:
+//! `fig2_staircase.html` (the paper's panels), `fig2_staircase_all.html` (every estimator),
+//! `fig2_summary.csv`. Static images: `just fig2` exports PNGs with the browser tool.
+
+use candle_core::Device;
+use mi_core::bounds::Bound;
+use mi_core::experiments::staircase::{self, Config};
+use mi_core::io::figure::{write_html, write_html_page};
+use mi_core::train::{CriticKind, DatasetKind};
+use std::path::PathBuf;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("figure_2: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let profile = args.first().map_or("quick", String::as_str).to_string();
+    let out = PathBuf::from(args.get(1).map_or("figures/quick", String::as_str));
+    let threads: usize = match args.get(2) {
+        Some(t) => t
+            .parse()
+            .map_err(|_| format!("THREADS must be a number, got `{t}`"))?,
+        None => 0,
+    };
+    // One thread per run: parallelism comes from running several runs at once.
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+    let base = match profile.as_str() {
+        "quick" => Config::quick(),
+        "paper" | "paper-minimum" => Config::paper(),
+        other => {
+            return Err(format!("unknown profile `{other}` (quick, paper, paper-minimum)").into())
+        }
+    };
+    let runs_dir =
+        PathBuf::from("target/fig2-runs").join(if profile == "quick" { "quick" } else { "paper" });
+    let full = Config {
+        threads,
+        runs_dir: Some(runs_dir),
+        ..base
+    };
+    let parts: Vec<Config> = if profile == "paper-minimum" {
+        let keep = ["nwj", "js", "infonce", "alpha_0.01"];
+        vec![
+            Config {
+                critics: vec![CriticKind::Separable],
+                ..full.clone()
+            },
+            Config {
+                datasets: vec![DatasetKind::Gaussian],
+                critics: vec![CriticKind::Concat],
+                estimators: full
+                    .estimators
+                    .iter()
+                    .filter(|b| keep.contains(&b.name().as_str()))
+                    .copied()
+                    .collect::<Vec<Bound>>(),
+                conditional: vec![],
+                ..full.clone()
+            },
+        ]
+    } else {
+        vec![full.clone()]
+    };
+    for part in &parts {
+        let r = staircase::run(part, &Device::Cpu)?;
+        let trained: Vec<&staircase::RunResult> =
+            r.runs.iter().filter(|x| x.elapsed_s > 0.0).collect();
+        eprintln!(
+            "figure_2: {} runs ({} stored before) in {:.0} s wall, {:.0} s of training",
+            r.runs.len(),
+            r.runs.len() - trained.len(),
+            r.elapsed_s,
+            r.run_seconds()
+        );
+        for run in &r.runs {
+            let steps = run.history.estimates.len();
+            eprintln!(
+                "  {:<36} {:>6} steps {:>8.1} s ({:.2} ms/step){}",
+                run.spec.name(),
+                steps,
+                run.elapsed_s,
+                1e3 * run.elapsed_s / steps.max(1) as f64,
+                run.history
+                    .diverged_at
+                    .map_or(String::new(), |t| format!(", diverged at step {t}"))
+            );
+        }
+    }
+    let report = staircase::stored(&full)?;
+    std::fs::create_dir_all(&out)?;
+    mi_core::io::write_text(out.join("fig2_summary.csv"), &report.summary_csv())?;
+    write_html(&report.plot(), out.join("fig2_staircase.html"))?;
+    let pages = report.plot_all();
+    write_html_page(
+        &pages.iter().collect::<Vec<_>>(),
+        out.join("fig2_staircase_all.html"),
+    )?;
+    println!("{}", report.summary_csv());
+    eprintln!(
+        "figure_2: {} of {} runs of the paper grid written to {}",
+        report.runs.len(),
+        full.runs().len(),
+        out.display()
+    );
+    Ok(())
+}
