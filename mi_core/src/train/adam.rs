@@ -57,6 +57,46 @@ impl AdamConfig {
     }
 }
 
+/// Runs `f` on a contiguous CPU tensor's elements in place (None on other devices, dtypes or
+/// layouts).
+fn with_cpu_slice<T: candle_core::WithDType, R>(
+    t: &Tensor,
+    f: impl FnOnce(&[T]) -> R,
+) -> Option<candle_core::Result<R>> {
+    if t.dtype() != T::DTYPE {
+        return None;
+    }
+    let (storage, layout) = t.storage_and_layout();
+    let (lo, hi) = layout.contiguous_offsets()?;
+    match &*storage {
+        candle_core::Storage::Cpu(cpu) => Some(cpu.as_slice::<T>().map(|s| f(&s[lo..hi]))),
+        _ => None,
+    }
+}
+
+/// The Adam update of one parameter, in f64: returns the new values.
+fn update<T: Copy + Into<f64>, U>(
+    theta: &[T],
+    g: &[T],
+    m: &mut [f64],
+    v: &mut [f64],
+    c: AdamConfig,
+    alpha: f64,
+    cast: impl Fn(f64) -> U,
+) -> Vec<U> {
+    theta
+        .iter()
+        .zip(g)
+        .zip(m.iter_mut().zip(v.iter_mut()))
+        .map(|((&p, &gi), (m, v))| {
+            let gi: f64 = gi.into();
+            *m += (1.0 - c.beta1) * (gi - *m);
+            *v += (1.0 - c.beta2) * (gi * gi - *v);
+            cast(p.into() - alpha * *m / (v.sqrt() + c.eps))
+        })
+        .collect()
+}
+
 /// One parameter and its moments.
 struct Slot {
     name: String,
@@ -116,33 +156,36 @@ impl Adam {
             let Some(g) = grads.get(slot.var.as_tensor()) else {
                 continue;
             };
-            let dev = slot.var.device().clone();
-            let dtype = slot.var.dtype();
             let shape = slot.var.shape().clone();
-            let theta = slot.var.as_tensor().flatten_all()?;
-            let g = g.flatten_all()?;
-            let (theta, g): (Vec<f64>, Vec<f64>) = match dtype {
-                DType::F64 => (theta.to_vec1()?, g.to_vec1()?),
-                _ => (
-                    theta.to_dtype(DType::F64)?.to_vec1()?,
-                    g.to_dtype(DType::F64)?.to_vec1()?,
-                ),
-            };
-            let mut new = theta;
-            for (((p, &gi), m), v) in new.iter_mut().zip(&g).zip(&mut slot.m).zip(&mut slot.v) {
-                *m += (1.0 - c.beta1) * (gi - *m);
-                *v += (1.0 - c.beta2) * (gi * gi - *v);
-                *p -= alpha * *m / (v.sqrt() + c.eps);
-            }
-            let value = match dtype {
-                DType::F64 => Tensor::from_vec(new, shape, &Device::Cpu)?,
-                DType::F32 => {
-                    let v: Vec<f32> = new.into_iter().map(|x| x as f32).collect();
-                    Tensor::from_vec(v, shape, &Device::Cpu)?
+            let fast = with_cpu_slice::<f32, _>(slot.var.as_tensor(), |theta| {
+                with_cpu_slice::<f32, _>(g, |g| {
+                    update(theta, g, &mut slot.m, &mut slot.v, c, alpha, |x| x as f32)
+                })
+            });
+            let value = match fast {
+                // The fast path: parameter and gradient read in place, one fused loop.
+                Some(Ok(Some(Ok(out)))) => Tensor::from_vec(out, shape, &Device::Cpu)?,
+                Some(Err(e)) | Some(Ok(Some(Err(e)))) => return Err(e),
+                _ => {
+                    let dtype = slot.var.dtype();
+                    let to64 = |t: &Tensor| -> candle_core::Result<Vec<f64>> {
+                        t.flatten_all()?.to_dtype(DType::F64)?.to_vec1()
+                    };
+                    let out = update(
+                        &to64(slot.var.as_tensor())?,
+                        &to64(g)?,
+                        &mut slot.m,
+                        &mut slot.v,
+                        c,
+                        alpha,
+                        |x| x,
+                    );
+                    Tensor::from_vec(out, shape, &Device::Cpu)?
+                        .to_dtype(dtype)?
+                        .to_device(slot.var.device())?
                 }
-                other => Tensor::from_vec(new, shape, &Device::Cpu)?.to_dtype(other)?,
             };
-            slot.var.set(&value.to_device(&dev)?)?;
+            slot.var.set(&value)?;
         }
         Ok(())
     }
