@@ -57,15 +57,15 @@ browser-test dir="figures":
 tables-3-4 which="both" replicates="":
     cargo run --release --features mi_core/plots --example figures_3_4 -- {{which}} {{ if replicates == "" { "default" } else { replicates } }} figures
 
-# Figure 2 (critics trained on a rising MI) from the command line: profile quick | paper |
-# paper-minimum (the part of the paper sweep that fits a 2-core session). Finished runs are kept
-# in target/fig2-runs/ and reused; writes fig2_staircase{,_all}.html + PNG and fig2_summary.csv.
+# Profiles: quick | paper | paper-minimum (the part of the paper sweep that fits a 2-core
+# session). Finished runs are kept in target/fig2-runs/ and reused, so a stopped sweep resumes.
+# Figure 2 (critics trained on a rising MI) from the command line: fig2_staircase + PNG, fig2_summary.csv.
 fig2 profile="quick" out="": setup
     cargo run --release --features mi_core/plots,mi_core/cli --example figure_2 -- {{profile}} {{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}
     {{python}} notebooks/tools/browser.py export {{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}/fig2_staircase.html
 
-# One training step of mi_core vs PyTorch eager (CPU, same thread count, interleaved), medians
-# and ratios. Installs PyTorch into .venv-bench (~5 GB) unless BENCH_PYTHON names a Python with it.
+# Installs PyTorch into .venv-bench (~5 GB) unless BENCH_PYTHON names a Python that has it.
+# One training step of mi_core vs PyTorch eager on the CPU (same threads, interleaved): medians, ratios.
 bench threads="1" rounds="5":
     if [ -z "${BENCH_PYTHON:-}" ] && [ ! -x .venv-bench/bin/python ]; then python3 -m venv .venv-bench && .venv-bench/bin/pip install --quiet "torch==2.15.0" numpy; fi
     cargo bench --bench train_step --features mi_core/cli -- --threads {{threads}} --rounds {{rounds}}

@@ -434,3 +434,30 @@ fn staircase_sweep_end_to_end() -> R {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// The quick profile as shipped (38 runs × 2 500 steps): `just test-slow` (a few minutes in
+/// release on 2 cores).
+#[test]
+#[ignore]
+fn quick_profile_end_to_end() -> R {
+    mi_core::train::set_kernel_threads(1);
+    let cfg = staircase::Config::quick();
+    let report = staircase::run(&cfg, &Device::Cpu)?;
+    eprintln!(
+        "quick profile: {} runs in {:.0} s wall, {:.0} s of training",
+        report.runs.len(),
+        report.elapsed_s,
+        report.run_seconds()
+    );
+    assert_eq!(report.runs.len(), 38);
+    let log_b = (cfg.batch_size as f64).ln();
+    for r in report.summary() {
+        if r.estimator == "infonce" || r.estimator == "tnce" {
+            assert!(r.mean_estimate <= log_b + 1e-9, "{r:?}");
+        }
+        if r.dataset == "gaussian" && r.true_mi == 2.0 && r.critic != "conditional" {
+            assert!(r.mean_estimate > 0.5, "did not learn: {r:?}");
+        }
+    }
+    Ok(())
+}
