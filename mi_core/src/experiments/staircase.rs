@@ -232,6 +232,7 @@ impl Config {
                 .seed
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
                 .wrapping_add(fnv(&spec.name())),
+            ..FitConfig::default()
         }
     }
 }

@@ -86,6 +86,10 @@ pub enum Precision {
 }
 
 impl Precision {
+    fn f64() -> Self {
+        Precision::F64
+    }
+
     /// The candle dtype.
     pub fn dtype(&self) -> DType {
         match self {
@@ -244,6 +248,12 @@ pub struct FitConfig {
     pub adam: AdamConfig,
     /// Seeds the weights and every step's batch.
     pub seed: u64,
+    /// Precision in which the bound is evaluated (and differentiated) from the critic's scores.
+    /// f64 by default: an f32 critic's scores of a few hundred (cubic data, an untrained
+    /// baseline) overflow e^s in f32 — a spurious "divergence" at step 0 — while f64 holds up
+    /// to e^709 and Adam is indifferent to the gradient's scale. The cost is a `[B, B]` cast.
+    #[serde(default = "Precision::f64")]
+    pub bound_precision: Precision,
 }
 
 impl Default for FitConfig {
@@ -253,6 +263,7 @@ impl Default for FitConfig {
             batch_size: 64,
             adam: AdamConfig::default(),
             seed: 0,
+            bound_precision: Precision::F64,
         }
     }
 }
@@ -412,6 +423,11 @@ impl Trainer {
         // A critic that blew up (non-finite scores) ends the run like a non-finite value; the
         // bounds themselves refuse such input with an error.
         let blown = !all_finite(&scores)? || !log_base.as_ref().map_or(Ok(true), all_finite)?;
+        let eval = self.config.bound_precision.dtype();
+        let (scores, log_base) = (
+            scores.to_dtype(eval)?,
+            log_base.map(|b| b.to_dtype(eval)).transpose()?,
+        );
         let value = if blown {
             None
         } else {
