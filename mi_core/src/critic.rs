@@ -208,6 +208,16 @@ impl KnownConditional for Cubic {
     }
 }
 
+/// A reference to a known distribution is one too (the training loop borrows the stream's).
+impl<K: KnownConditional + ?Sized> KnownConditional for &K {
+    fn log_cond_pairs(&self, x: &Tensor, y: &Tensor) -> candle_core::Result<Tensor> {
+        (**self).log_cond_pairs(x, y)
+    }
+    fn log_marginal(&self, y: &Tensor) -> candle_core::Result<Tensor> {
+        (**self).log_marginal(y)
+    }
+}
+
 /// The known conditional as a critic: `scores[i, j] = log p(y_i | x_j)` (TNCE's, and with the
 /// true marginal as baseline, TUBA's and I_α's optimal critic). No parameters.
 #[derive(Clone, Debug)]

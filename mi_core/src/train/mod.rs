@@ -228,15 +228,6 @@ impl Model {
     }
 }
 
-impl<K: KnownConditional + ?Sized> KnownConditional for &K {
-    fn log_cond_pairs(&self, x: &Tensor, y: &Tensor) -> candle_core::Result<Tensor> {
-        (**self).log_cond_pairs(x, y)
-    }
-    fn log_marginal(&self, y: &Tensor) -> candle_core::Result<Tensor> {
-        (**self).log_marginal(y)
-    }
-}
-
 /// How a run trains.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitConfig {
