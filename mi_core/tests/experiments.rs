@@ -184,3 +184,36 @@ fn figure_4_gradients_and_the_best_alpha_map() {
         .starts_with("estimator,alpha,mi,batch_size,grad_mse\n"));
     assert_eq!(report.to_csv().lines().count(), 1 + 4 * 13);
 }
+
+#[test]
+fn reports_read_back_from_their_csv() {
+    let cfg3 = bias_variance::Config {
+        mis: vec![0.0, 2.0],
+        batch_sizes: vec![4, 8],
+        replicates: 20,
+        ..Default::default()
+    };
+    let r3 = bias_variance::run(&cfg3).expect("fig3");
+    let back = bias_variance::Report::from_csv(&r3.to_csv(), 20).expect("read back");
+    assert_eq!(back.to_csv(), r3.to_csv());
+    assert_eq!(back.config.alphas, cfg3.alphas);
+    assert_eq!(back.config.batch_sizes, cfg3.batch_sizes);
+    let cfg4 = gradient_accuracy::Config {
+        mis: vec![1.0, 3.0],
+        batch_sizes: vec![8],
+        replicates: 10,
+        ..Default::default()
+    };
+    let r4 = gradient_accuracy::run(&cfg4).expect("fig4");
+    let back = gradient_accuracy::Report::from_csv(&r4.to_csv(), 10).expect("read back");
+    assert_eq!(back.to_csv(), r4.to_csv());
+    assert_eq!(back.best_alpha_csv(), r4.best_alpha_csv());
+    // Broken tables are errors, not panics.
+    assert!(bias_variance::Report::from_csv("", 20).is_err());
+    assert!(bias_variance::Report::from_csv("estimator,mi\nnwj,1,2\n", 20).is_err());
+    let bad = r3.to_csv().replacen(",0,4,", ",zero,4,", 1);
+    let e = bias_variance::Report::from_csv(&bad, 20)
+        .err()
+        .map(|e| e.to_string());
+    assert!(e.unwrap_or_default().contains("not a number"));
+}

@@ -11,7 +11,10 @@
 //! All R replicates of a cell are one batched computation on `[R, B, B]` tensors (chunked over R
 //! so memory stays bounded), not a loop over replicates.
 
-use super::{check_grid, csv, gaussian_chunks, grid, mean_var_sem, num, run_cells, with_progress};
+use super::{
+    check_grid, csv, csv_column, csv_strings, distinct_sorted, gaussian_chunks, grid, mean_var_sem,
+    num, parse_csv, run_cells, with_progress,
+};
 use crate::bounds::{interpolated_many, loo_upper, tnce, Alpha};
 use crate::data::CorrelatedGaussian;
 use crate::error::Result;
@@ -140,6 +143,52 @@ impl Report {
             .f64("mse", r.iter().map(|r| r.mse))
             .f64("sem", r.iter().map(|r| r.sem))
             .build()
+    }
+
+    /// Reads back a table written by [`Report::to_csv`] (e.g. the committed
+    /// `figures/fig3_bias_variance.csv`) to re-plot it without recomputing; the grid and the α's
+    /// are taken from the rows, `replicates` (not in the table) from the caller.
+    pub fn from_csv(text: &str, replicates: usize) -> Result<Report> {
+        const OP: &str = "bias_variance::Report::from_csv";
+        let (h, rows) = parse_csv(OP, text)?;
+        let col = |name| csv_column(OP, &h, &rows, name);
+        let (mi, b, mean, bias) = (col("mi")?, col("batch_size")?, col("mean")?, col("bias")?);
+        let (variance, mse, sem) = (col("variance")?, col("mse")?, col("sem")?);
+        let names = csv_strings(OP, &h, &rows, "estimator")?;
+        let mut alphas: Vec<f64> = Vec::new();
+        for n in &names {
+            if let Some(a) = n.strip_prefix("alpha_").and_then(|a| a.parse::<f64>().ok()) {
+                if !alphas.contains(&a) {
+                    alphas.push(a);
+                }
+            }
+        }
+        let config = Config {
+            mis: distinct_sorted(&mi),
+            batch_sizes: distinct_sorted(&b).iter().map(|&x| x as usize).collect(),
+            replicates,
+            alphas,
+            ..Config::default()
+        };
+        config.validate()?;
+        let rows = (0..rows.len())
+            .map(|k| Row {
+                estimator: names[k].clone(),
+                mi: mi[k],
+                batch_size: b[k] as usize,
+                mean: mean[k],
+                bias: bias[k],
+                variance: variance[k],
+                mse: mse[k],
+                sem: sem[k],
+                samples: Vec::new(),
+            })
+            .collect();
+        Ok(Report {
+            config,
+            rows,
+            elapsed_s: f64::NAN,
+        })
     }
 
     /// `estimator, mi, batch_size, mean, bias, variance, mse, sem` (figures/fig3_bias_variance.csv).

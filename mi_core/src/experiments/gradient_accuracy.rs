@@ -13,7 +13,10 @@
 //! Replicates are batched: ρ is a `[R, 1, d]` variable (one copy per replicate, all equal), so
 //! one backward pass through the sum of the R values gives every replicate's own gradient.
 
-use super::{cell_rng, check_grid, chunk_len, csv, grid, num, run_cells, with_progress};
+use super::{
+    cell_rng, check_grid, chunk_len, csv, csv_column, csv_strings, distinct_sorted, grid, num,
+    parse_csv, run_cells, with_progress,
+};
 use crate::bounds::{interpolated_many, tnce, Alpha};
 use crate::data::mi_to_rho;
 use crate::density::{diag_gaussian_log_prob_pairs, std_normal_log_prob};
@@ -179,6 +182,49 @@ impl Report {
             }
         }
         out
+    }
+
+    /// Reads back a table written by [`Report::to_csv`] (e.g. the committed
+    /// `figures/fig4_gradient_mse.csv`) to re-plot it without recomputing; the grid and the α's
+    /// come from the rows, `replicates` from the caller. Columns the table does not hold
+    /// (standard errors, mean gradients) are NaN; the true gradient is recomputed.
+    pub fn from_csv(text: &str, replicates: usize) -> Result<Report> {
+        const OP: &str = "gradient_accuracy::Report::from_csv";
+        let (h, rows) = parse_csv(OP, text)?;
+        let col = |name| csv_column(OP, &h, &rows, name);
+        let (alpha, mi, b, mse) = (
+            col("alpha")?,
+            col("mi")?,
+            col("batch_size")?,
+            col("grad_mse")?,
+        );
+        let names = csv_strings(OP, &h, &rows, "estimator")?;
+        let config = Config {
+            mis: distinct_sorted(&mi),
+            batch_sizes: distinct_sorted(&b).iter().map(|&x| x as usize).collect(),
+            replicates,
+            alphas: distinct_sorted(&alpha),
+            ..Config::default()
+        };
+        config.validate()?;
+        let rows = (0..rows.len())
+            .map(|k| Row {
+                estimator: names[k].clone(),
+                alpha: alpha[k],
+                mi: mi[k],
+                batch_size: b[k] as usize,
+                grad_mse: mse[k],
+                grad_mse_sem: f64::NAN,
+                grad_mean: f64::NAN,
+                grad_mean_sem: f64::NAN,
+                true_grad: true_gradient(mi_to_rho(config.dim, mi[k])),
+            })
+            .collect();
+        Ok(Report {
+            config,
+            rows,
+            elapsed_s: f64::NAN,
+        })
     }
 
     /// `estimator, alpha, mi, batch_size, grad_mse` (figures/fig4_gradient_mse.csv).

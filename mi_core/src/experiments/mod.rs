@@ -244,6 +244,98 @@ pub(crate) fn csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> S
     out
 }
 
+/// Reads a CSV written by [`csv`]: the header and the rows, every row as wide as the header.
+pub(crate) fn parse_csv(op: &'static str, text: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .ok_or_else(|| Error::InvalidParameter {
+            op,
+            name: "csv",
+            value: String::new(),
+            reason: "empty table",
+        })?
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for (k, line) in lines.enumerate() {
+        let row: Vec<String> = line.split(',').map(|s| s.trim().to_string()).collect();
+        if row.len() != header.len() {
+            return Err(Error::Shape {
+                op,
+                detail: format!(
+                    "CSV row {} has {} fields, the header {}",
+                    k + 2,
+                    row.len(),
+                    header.len()
+                ),
+            });
+        }
+        rows.push(row);
+    }
+    Ok((header, rows))
+}
+
+/// Column `name` of a parsed CSV as numbers (an empty field is NaN).
+pub(crate) fn csv_column(
+    op: &'static str,
+    header: &[String],
+    rows: &[Vec<String>],
+    name: &'static str,
+) -> Result<Vec<f64>> {
+    let k = header
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| Error::InvalidParameter {
+            op,
+            name: "csv",
+            value: header.join(","),
+            reason: "a required column is missing",
+        })?;
+    rows.iter()
+        .map(|r| {
+            if r[k].is_empty() {
+                Ok(f64::NAN)
+            } else {
+                r[k].parse::<f64>().map_err(|_| Error::InvalidParameter {
+                    op,
+                    name,
+                    value: r[k].clone(),
+                    reason: "not a number",
+                })
+            }
+        })
+        .collect()
+}
+
+/// Column `name` of a parsed CSV as strings.
+pub(crate) fn csv_strings(
+    op: &'static str,
+    header: &[String],
+    rows: &[Vec<String>],
+    name: &'static str,
+) -> Result<Vec<String>> {
+    let k = header
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| Error::InvalidParameter {
+            op,
+            name: "csv",
+            value: header.join(","),
+            reason: "a required column is missing",
+        })?;
+    Ok(rows.iter().map(|r| r[k].clone()).collect())
+}
+
+/// The distinct values of `v`, sorted.
+pub(crate) fn distinct_sorted(v: &[f64]) -> Vec<f64> {
+    let mut out: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+    out.sort_by(|a, b| a.total_cmp(b));
+    out.dedup();
+    out
+}
+
 pub(crate) fn num(v: f64) -> String {
     if v.is_nan() {
         String::new()
