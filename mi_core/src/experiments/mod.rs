@@ -277,14 +277,9 @@ pub(crate) fn parse_csv(op: &'static str, text: &str) -> Result<(Vec<String>, Ve
     Ok((header, rows))
 }
 
-/// Column `name` of a parsed CSV as numbers (an empty field is NaN).
-pub(crate) fn csv_column(
-    op: &'static str,
-    header: &[String],
-    rows: &[Vec<String>],
-    name: &'static str,
-) -> Result<Vec<f64>> {
-    let k = header
+/// The position of column `name` in a parsed CSV's header.
+fn csv_index(op: &'static str, header: &[String], name: &'static str) -> Result<usize> {
+    header
         .iter()
         .position(|h| h == name)
         .ok_or_else(|| Error::InvalidParameter {
@@ -292,7 +287,17 @@ pub(crate) fn csv_column(
             name: "csv",
             value: header.join(","),
             reason: "a required column is missing",
-        })?;
+        })
+}
+
+/// Column `name` of a parsed CSV as numbers (an empty field is NaN).
+pub(crate) fn csv_column(
+    op: &'static str,
+    header: &[String],
+    rows: &[Vec<String>],
+    name: &'static str,
+) -> Result<Vec<f64>> {
+    let k = csv_index(op, header, name)?;
     rows.iter()
         .map(|r| {
             if r[k].is_empty() {
@@ -316,15 +321,7 @@ pub(crate) fn csv_strings(
     rows: &[Vec<String>],
     name: &'static str,
 ) -> Result<Vec<String>> {
-    let k = header
-        .iter()
-        .position(|h| h == name)
-        .ok_or_else(|| Error::InvalidParameter {
-            op,
-            name: "csv",
-            value: header.join(","),
-            reason: "a required column is missing",
-        })?;
+    let k = csv_index(op, header, name)?;
     Ok(rows.iter().map(|r| r[k].clone()).collect())
 }
 
