@@ -213,6 +213,91 @@ fn cubic_data_keep_the_gaussians_optimal_critic() {
     assert_eq!(cubic.with_mi(8.0).expect("w").w(), cubic.w());
 }
 
+#[test]
+fn standardized_cubic_data_have_unit_variance_and_the_same_critic() {
+    let (b, d) = (20_000, 20);
+    let g = CorrelatedGaussian::from_mi(d, 6.0).expect("g");
+    let raw = Cubic::new(g, &mut ChaCha8Rng::seed_from_u64(3)).expect("cubic");
+    let unit = raw.standardized();
+    assert_eq!(unit.w(), raw.w());
+    assert!(raw.scale().iter().all(|&c| c == 1.0));
+    let draw = |c: &Cubic| {
+        c.sample(
+            b,
+            &mut ChaCha8Rng::seed_from_u64(11),
+            &Device::Cpu,
+            DType::F64,
+        )
+        .expect("sample")
+    };
+    let (rb, ub) = (draw(&raw), draw(&unit));
+    // Same stream: z_unit = scale ⊙ z_raw, and both invert to the same y.
+    let scale = Tensor::new(unit.scale(), &Device::Cpu).expect("s");
+    let err = scalar(
+        &rb.y
+            .broadcast_mul(&scale)
+            .expect("m")
+            .sub(&ub.y)
+            .expect("s")
+            .abs()
+            .expect("a")
+            .max_all()
+            .expect("m"),
+    );
+    assert!(err < 1e-9, "{err}");
+    // E[z_k²] = 1 per coordinate. z = σ-scaled cube of a Gaussian has E z⁴ = 10395/225 ≈ 46, so
+    // the standard error of a coordinate's mean square over 20 000 draws is √(45/20 000) ≈ 0.05:
+    // 0.25 is 5 SE.
+    let ms = vec1(&ub.y.sqr().expect("sq").mean(0).expect("mean"));
+    for (k, m) in ms.iter().enumerate() {
+        assert!((m - 1.0).abs() < 0.25, "coordinate {k}: E z² = {m}");
+    }
+    // The raw data are nowhere near unit scale.
+    let raw_ms = vec1(&rb.y.sqr().expect("sq").mean(0).expect("mean"));
+    assert!(raw_ms.iter().all(|&m| m > 100.0), "{raw_ms:?}");
+    // Density ratios are unchanged; log p(z|x) moves by −Σ log scale_k (the Jacobian).
+    let n = 16;
+    let (xs, zr, zu) = (
+        rb.x.narrow(0, 0, n).expect("n"),
+        rb.y.narrow(0, 0, n).expect("n"),
+        ub.y.narrow(0, 0, n).expect("n"),
+    );
+    let r_raw = raw.log_ratio_pairs(&xs, &zr).expect("r");
+    let r_unit = unit.log_ratio_pairs(&xs, &zu).expect("r");
+    let dr = scalar(
+        &r_raw
+            .sub(&r_unit)
+            .expect("s")
+            .abs()
+            .expect("a")
+            .max_all()
+            .expect("m"),
+    );
+    assert!(dr < 1e-7, "{dr}");
+    let shift: f64 = unit.scale().iter().map(|c| c.ln()).sum();
+    let lp_raw = raw.log_cond_pairs(&xs, &zr).expect("lp");
+    let lp_unit = unit.log_cond_pairs(&xs, &zu).expect("lp");
+    let dl = scalar(
+        &lp_unit
+            .sub(&lp_raw)
+            .expect("s")
+            .affine(1.0, shift)
+            .expect("a")
+            .abs()
+            .expect("a")
+            .max_all()
+            .expect("m"),
+    );
+    assert!(dl < 1e-6 * shift.abs().max(1.0), "{dl}");
+    let lm_raw = vec1(&raw.log_marginal(&zr).expect("m"));
+    let lm_unit = vec1(&unit.log_marginal(&zu).expect("m"));
+    for (a, b) in lm_raw.iter().zip(&lm_unit) {
+        assert!((b - (a - shift)).abs() < 1e-6 * (1.0 + a.abs()), "{a} {b}");
+    }
+    // The level change keeps the scale.
+    assert_eq!(unit.with_mi(2.0).expect("w").scale(), unit.scale());
+}
+
 fn naive_pairs(y: &[f64], m: &[f64], v: &[f64], b: usize, d: usize) -> Vec<f64> {
     let mut out = vec![0.0; b * b];
     for i in 0..b {

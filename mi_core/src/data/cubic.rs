@@ -4,6 +4,11 @@
 //! z ↦ y = W⁻¹ ∛z is a bijection, so I(X; Z) = I(X; Y), and the densities follow by change of
 //! variables: log p(z | x) = log p(y | x) − log|det W| − Σ_k log(3 u_k²) with u = W y = ∛z.
 //! The Jacobian term depends on z only, so density ratios (the optimal critics) are unchanged.
+//!
+//! [`Cubic::standardized`] multiplies each coordinate of z by a constant so that it has unit
+//! variance (an invertible map, so the MI and the density ratios are unchanged again): raw z
+//! reaches the thousands, and critics initialised for unit-scale inputs start with scores that
+//! overflow the exponential bounds (see `experiments::staircase`).
 
 use super::{CorrelatedGaussian, Sampler};
 use crate::error::{Error, Result};
@@ -17,6 +22,8 @@ pub struct Cubic {
     w: Vec<f64>,
     w_inv: Vec<f64>,
     ln_abs_det_w: f64,
+    /// z_k = scale_k (W y)_k³ (all ones unless [`Cubic::standardized`]).
+    scale: Vec<f64>,
 }
 
 impl Cubic {
@@ -47,7 +54,33 @@ impl Cubic {
             w,
             w_inv,
             ln_abs_det_w,
+            scale: vec![1.0; d],
         })
+    }
+
+    /// The same data with each coordinate of z scaled to unit variance: z_k = (W y)_k³ / σ_k with
+    /// σ_k = √15 · s_k³, s_k² = Σ_j W_kj² (y ~ N(0, I) marginally at every MI level, so (W y)_k ~
+    /// N(0, s_k²) and E[(W y)_k⁶] = 15 s_k⁶). The scale does not depend on the MI: one W, one
+    /// scale for a whole staircase. I(X; Z) is unchanged.
+    pub fn standardized(&self) -> Self {
+        let d = self.base.dim();
+        let scale = self
+            .w
+            .chunks(d)
+            .map(|row| {
+                let s2: f64 = row.iter().map(|v| v * v).sum();
+                1.0 / (15f64.sqrt() * s2.powf(1.5))
+            })
+            .collect();
+        Self {
+            scale,
+            ..self.clone()
+        }
+    }
+
+    /// Per-coordinate factor applied to (W y)³ (ones for the raw cubic data).
+    pub fn scale(&self) -> &[f64] {
+        &self.scale
     }
 
     /// The same W on a Gaussian with another MI (for a schedule of levels within one run).
@@ -93,16 +126,21 @@ impl Cubic {
         }
         crate::bounds::validate::float_and_finite("Cubic", "z", z)?;
         let flat = z.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
-        Ok(flat.into_iter().map(f64::cbrt).collect())
+        Ok(flat
+            .into_iter()
+            .zip(self.scale.iter().cycle())
+            .map(|(v, c)| (v / c).cbrt())
+            .collect())
     }
 
     /// log|det ∂z/∂y| per row: `z [B, d]` → `[B]` (in z's dtype and device).
     fn log_jacobian(&self, z: &Tensor) -> candle_core::Result<Tensor> {
         let d = self.base.dim();
         let u = self.cbrt_rows(z)?;
+        let ln_det = self.ln_abs_det_w + self.scale.iter().map(|c| c.ln()).sum::<f64>();
         let lj: Vec<f64> = u
             .chunks(d)
-            .map(|r| self.ln_abs_det_w + r.iter().map(|v| (3.0 * v * v).ln()).sum::<f64>())
+            .map(|r| ln_det + r.iter().map(|v| (3.0 * v * v).ln()).sum::<f64>())
             .collect();
         let n = lj.len();
         Tensor::from_vec(lj, n, &Device::Cpu)?
@@ -142,13 +180,18 @@ impl Sampler for Cubic {
         self.base.mutual_information()
     }
 
-    /// Draws (x, y) from the Gaussian with the same RNG stream, then z_i = (W y_i)^3.
+    /// Draws (x, y) from the Gaussian with the same RNG stream, then z_i = scale ⊙ (W y_i)^3.
     fn sample_f64<R: rand::Rng + ?Sized>(&self, n: usize, rng: &mut R) -> (Vec<f64>, Vec<f64>) {
         let d = self.base.dim();
         let (x, y) = self.base.sample_f64(n, rng);
         let z = y
             .chunks(d)
-            .flat_map(|row| matvec(&self.w, row, d).into_iter().map(|u| u * u * u))
+            .flat_map(|row| {
+                matvec(&self.w, row, d)
+                    .into_iter()
+                    .zip(&self.scale)
+                    .map(|(u, c)| c * u * u * u)
+            })
             .collect();
         (x, z)
     }

@@ -18,7 +18,7 @@ use crate::critic::CriticConfig;
 use crate::data::Staircase;
 use crate::error::{Error, Result};
 use crate::train::{
-    AdamConfig, CriticKind, DatasetKind, FitConfig, History, ModelConfig, Precision,
+    AdamConfig, CriticKind, CubicScale, DatasetKind, FitConfig, History, ModelConfig, Precision,
     StaircaseStream, Trainer,
 };
 use candle_core::Device;
@@ -63,6 +63,11 @@ pub struct Config {
     pub span: usize,
     /// Where finished runs are stored and reused from (None: nowhere).
     pub runs_dir: Option<PathBuf>,
+    /// Scale of the cubic data: [`CubicScale::Unit`] by default (per-coordinate unit variance,
+    /// MI unchanged). With [`CubicScale::Raw`] (z in the thousands) NWJ, TUBA and JS diverge and
+    /// DV/α = 0.01 collapse on both critics here; the paper does not say how it scaled z.
+    #[serde(default)]
+    pub cubic_scale: CubicScale,
 }
 
 impl Config {
@@ -102,6 +107,7 @@ impl Config {
             window: 1000,
             span: 200,
             runs_dir: None,
+            cubic_scale: CubicScale::Unit,
         }
     }
 
@@ -505,6 +511,21 @@ struct RunKey {
     model: ModelConfig,
     fit: FitConfig,
     dim: usize,
+    /// The cubic runs' scale (absent for Gaussian runs, and in runs stored before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cubic_scale: Option<CubicScale>,
+}
+
+impl RunKey {
+    fn new(config: &Config, spec: RunSpec) -> Self {
+        RunKey {
+            spec,
+            model: config.model(&spec),
+            fit: config.fit(&spec),
+            dim: config.dim,
+            cubic_scale: (spec.dataset == DatasetKind::Cubic).then_some(config.cubic_scale),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -551,15 +572,7 @@ pub fn stored(config: &Config) -> Result<Report> {
     let runs = config
         .runs()
         .into_iter()
-        .filter_map(|spec| {
-            let key = RunKey {
-                spec,
-                model: config.model(&spec),
-                fit: config.fit(&spec),
-                dim: config.dim,
-            };
-            load_stored(config, &spec, &key)
-        })
+        .filter_map(|spec| load_stored(config, &spec, &RunKey::new(config, spec)))
         .collect();
     Ok(Report {
         config: config.clone(),
@@ -602,7 +615,7 @@ pub fn run_with(
         .map(|&d| {
             Ok((
                 d,
-                StaircaseStream::new(d, config.dim, schedule, config.seed)?,
+                StaircaseStream::new(d, config.dim, schedule, config.seed, config.cubic_scale)?,
             ))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -621,14 +634,8 @@ pub fn run_with(
     order.sort_by_key(|&i| std::cmp::Reverse(cost(&specs[i])));
     let work = |i: usize| -> Result<RunResult> {
         let spec = specs[i];
-        let model = config.model(&spec);
-        let fit = config.fit(&spec);
-        let key = RunKey {
-            spec,
-            model,
-            fit,
-            dim: config.dim,
-        };
+        let (model, fit) = (config.model(&spec), config.fit(&spec));
+        let key = RunKey::new(config, spec);
         if let Some(done) = load_stored(config, &spec, &key) {
             on_steps(config.steps as u64);
             return Ok(done);

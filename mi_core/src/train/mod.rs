@@ -37,7 +37,7 @@ mod stream;
 
 pub use adam::{Adam, AdamConfig};
 pub use checkpoint::CHECKPOINT_FORMAT;
-pub use stream::{DatasetKind, FixedStream, StaircaseStream, Stream};
+pub use stream::{CubicScale, DatasetKind, FixedStream, StaircaseStream, Stream};
 
 use crate::bounds::{Bound, Estimator};
 use crate::critic::{

@@ -48,6 +48,17 @@ impl DatasetKind {
     }
 }
 
+/// How the cubic dataset's z = (W y)³ is scaled (both keep I(X; Z) = I(X; Y)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CubicScale {
+    /// z as the paper describes it, values in the hundreds to thousands (spec §6.2).
+    Raw,
+    /// Each coordinate of z divided by its standard deviation ([`Cubic::standardized`]).
+    #[default]
+    Unit,
+}
+
 /// One level's distribution.
 #[derive(Clone, Debug)]
 enum Level {
@@ -83,12 +94,14 @@ pub struct StaircaseStream {
 }
 
 impl StaircaseStream {
-    /// `dim`-dimensional `dataset` following `schedule`.
+    /// `dim`-dimensional `dataset` following `schedule`; `cubic` says how the cubic data are
+    /// scaled (ignored for the Gaussian).
     pub fn new(
         dataset: DatasetKind,
         dim: usize,
         schedule: Staircase,
         data_seed: u64,
+        cubic: CubicScale,
     ) -> crate::Result<Self> {
         let mut mis: Vec<f64> = Vec::new();
         for t in 0..schedule.n_steps() {
@@ -103,7 +116,11 @@ impl StaircaseStream {
                 use rand::SeedableRng;
                 let mut rng = ChaCha8Rng::seed_from_u64(data_seed);
                 rng.set_stream(0xc0b1c);
-                Some(Cubic::new(first, &mut rng)?)
+                let raw = Cubic::new(first, &mut rng)?;
+                Some(match cubic {
+                    CubicScale::Raw => raw,
+                    CubicScale::Unit => raw.standardized(),
+                })
             }
             DatasetKind::Gaussian => None,
         };
