@@ -10,7 +10,7 @@ use mi_core::critic::{
 use mi_core::data::{Batch, CorrelatedGaussian, Sampler};
 use mi_core::experiments::staircase;
 use mi_core::train::{
-    CriticKind, DatasetKind, FitConfig, FixedStream, ModelConfig, Stream, Trainer,
+    CriticKind, CubicScale, DatasetKind, FitConfig, FixedStream, ModelConfig, Stream, Trainer,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -431,6 +431,18 @@ fn staircase_sweep_end_to_end() -> R {
     assert_eq!(staircase::stored(&partial)?.runs.len(), 2);
     std::fs::remove_file(dir.join("gaussian-separable-nwj.json"))?;
     assert_eq!(staircase::stored(&cfg)?.runs.len(), 37);
+    // The cubic scale is part of a cubic run's settings (and of no Gaussian run's): with raw
+    // cubic data only the 18 Gaussian runs left are reused.
+    let raw = staircase::Config {
+        cubic_scale: CubicScale::Raw,
+        ..cfg.clone()
+    };
+    let reused = staircase::stored(&raw)?;
+    assert_eq!(reused.runs.len(), 18);
+    assert!(reused
+        .runs
+        .iter()
+        .all(|r| r.spec.dataset == DatasetKind::Gaussian));
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
