@@ -4,7 +4,7 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
-use common::{scalar, vec1};
+use common::{max_abs_diff, scalar, vec1};
 use mi_core::bounds::{infonce, loo_upper, nwj, rate, reduce::diag, tnce};
 use mi_core::data::{mi_to_rho, rho_to_mi, CorrelatedGaussian, Cubic, Sampler, Staircase};
 use mi_core::density::{
@@ -150,15 +150,7 @@ fn cubic_data_keep_the_gaussians_optimal_critic() {
         vec1(&cb.x.flatten_all().expect("f"))
     );
     let y_back = cubic.invert(&cb.y).expect("invert");
-    let err = scalar(
-        &y_back
-            .sub(&gb.y)
-            .expect("s")
-            .abs()
-            .expect("a")
-            .max_all()
-            .expect("m"),
-    );
+    let err = max_abs_diff(&y_back, &gb.y);
     assert!(err < 1e-9, "{err}");
     // Values reach the hundreds, as the spec warns.
     assert!(scalar(&cb.y.abs().expect("a").max_all().expect("m")) > 50.0);
@@ -233,17 +225,7 @@ fn standardized_cubic_data_have_unit_variance_and_the_same_critic() {
     let (rb, ub) = (draw(&raw), draw(&unit));
     // Same stream: z_unit = scale ⊙ z_raw, and both invert to the same y.
     let scale = Tensor::new(unit.scale(), &Device::Cpu).expect("s");
-    let err = scalar(
-        &rb.y
-            .broadcast_mul(&scale)
-            .expect("m")
-            .sub(&ub.y)
-            .expect("s")
-            .abs()
-            .expect("a")
-            .max_all()
-            .expect("m"),
-    );
+    let err = max_abs_diff(&rb.y.broadcast_mul(&scale).expect("m"), &ub.y);
     assert!(err < 1e-9, "{err}");
     // E[z_k²] = 1 per coordinate. z = σ-scaled cube of a Gaussian has E z⁴ = 10395/225 ≈ 46, so
     // the standard error of a coordinate's mean square over 20 000 draws is √(45/20 000) ≈ 0.05:
@@ -264,30 +246,12 @@ fn standardized_cubic_data_have_unit_variance_and_the_same_critic() {
     );
     let r_raw = raw.log_ratio_pairs(&xs, &zr).expect("r");
     let r_unit = unit.log_ratio_pairs(&xs, &zu).expect("r");
-    let dr = scalar(
-        &r_raw
-            .sub(&r_unit)
-            .expect("s")
-            .abs()
-            .expect("a")
-            .max_all()
-            .expect("m"),
-    );
+    let dr = max_abs_diff(&r_raw, &r_unit);
     assert!(dr < 1e-7, "{dr}");
     let shift: f64 = unit.scale().iter().map(|c| c.ln()).sum();
     let lp_raw = raw.log_cond_pairs(&xs, &zr).expect("lp");
     let lp_unit = unit.log_cond_pairs(&xs, &zu).expect("lp");
-    let dl = scalar(
-        &lp_unit
-            .sub(&lp_raw)
-            .expect("s")
-            .affine(1.0, shift)
-            .expect("a")
-            .abs()
-            .expect("a")
-            .max_all()
-            .expect("m"),
-    );
+    let dl = max_abs_diff(&lp_unit.affine(1.0, shift).expect("a"), &lp_raw);
     assert!(dl < 1e-6 * shift.abs().max(1.0), "{dl}");
     let lm_raw = vec1(&raw.log_marginal(&zr).expect("m"));
     let lm_unit = vec1(&unit.log_marginal(&zu).expect("m"));

@@ -90,6 +90,16 @@ pub fn vec1(t: &Tensor) -> Vec<f64> {
         .expect("vec1")
 }
 
+/// max |a − b| over all entries (same shapes).
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+    scalar(
+        &a.sub(b)
+            .and_then(|d| d.abs())
+            .and_then(|d| d.max_all())
+            .expect("max |a − b|"),
+    )
+}
+
 pub fn matrix(v: &[f64], b: usize) -> Tensor {
     Tensor::from_vec(v.to_vec(), (b, b), &Device::Cpu).expect("matrix")
 }
