@@ -12,7 +12,7 @@
 //! value. **Neither** an upper nor a lower bound. τ = ∞ recovers DV.
 
 use super::js::js_fgan_unchecked;
-use super::reduce::{logmeanexp_off_diag, mean_diag};
+use super::reduce::{logmeanexp_off_diag, mean_diag, straight_through};
 use super::validate;
 use candle_core::{Result, Tensor};
 
@@ -59,6 +59,5 @@ pub fn smile(scores: &Tensor, tau: f64) -> Result<Tensor> {
         scores.clone()
     };
     let value = mean_diag(scores)?.sub(&logmeanexp_off_diag(&clipped)?)?;
-    let objective = js_fgan_unchecked(scores)?;
-    objective.add(&value.sub(&objective)?.detach())
+    straight_through(&value, &js_fgan_unchecked(scores)?)
 }

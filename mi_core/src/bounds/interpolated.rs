@@ -14,9 +14,7 @@
 //!   large α has InfoNCE's low variance and saturation. α = 0 is exactly TUBA(S, ℓ); α = 1 is
 //!   exactly the mean of InfoNCE over the B leave-one-out sub-batches of size B − 1.
 
-use super::reduce::{
-    diag, log_interpolate, logmeanexp_off_diag, loo_logmeanexp, mean_diag, mean_off_diag,
-};
+use super::reduce::{diag, log_interpolate, logmeanexp_off_diag, loo_logmeanexp, mean_off_diag};
 use super::{tuba, validate, Alpha};
 use candle_core::{Result, Tensor, D};
 
@@ -90,8 +88,9 @@ fn interpolated_unchecked(
 ) -> Result<Tensor> {
     let log_q = log_baseline.unsqueeze(D::Minus1)?;
     let a = log_interpolate(loo, &log_q, alpha)?;
-    // mean_off over i ≠ j of S[i, i] is mean_diag(S).
-    let joint = mean_diag(scores)?.sub(&mean_off_diag(&a)?)?;
+    // The mean of the per-entry differences S[i, i] − A[i, j] (i ≠ j): both terms carry the
+    // scores' common offset, which a difference of two means would round away.
+    let joint = mean_off_diag(&diag(scores)?.unsqueeze(D::Minus1)?.broadcast_sub(&a)?)?;
     let marginal =
         logmeanexp_off_diag(&scores.broadcast_sub(&diag(&a)?.unsqueeze(D::Minus1)?)?)?.exp()?;
     joint.sub(&marginal)?.affine(1.0, 1.0)

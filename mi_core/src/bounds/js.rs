@@ -6,12 +6,13 @@
 //! slope, so training is stable even at high MI.
 //!
 //! **I_JS** reports NWJ(S + c) on the JS-trained critic while its gradient is ∇JSD_fgan:
-//! value = NWJ(S + c), computed as JSD_fgan + stop_gradient(NWJ(S + c) − JSD_fgan).
+//! value = stop_gradient(NWJ(S + c)) + JSD_fgan − stop_gradient(JSD_fgan), which returns the
+//! value exactly however large the objective is.
 //! With c = `eval_shift` = 1 (our default) the value is tight at T*: NWJ(T* + 1) = I.
 //! c = 0 reproduces the authors' colab, whose number sits 1/e below I at the optimum.
 //! The value is a **lower bound** (NWJ is one for any critic), with NWJ's variance.
 
-use super::reduce::{mean_diag, mean_off_diag, softplus};
+use super::reduce::{mean_diag, mean_off_diag, softplus, straight_through};
 use super::tuba::nwj;
 use super::validate;
 use candle_core::{Result, Tensor};
@@ -61,7 +62,6 @@ pub fn js(scores: &Tensor, eval_shift: f64) -> Result<Tensor> {
         }
         .into_candle());
     }
-    let objective = js_fgan_unchecked(scores)?;
     let value = nwj(&scores.affine(1.0, eval_shift)?)?;
-    objective.add(&value.sub(&objective)?.detach())
+    straight_through(&value, &js_fgan_unchecked(scores)?)
 }

@@ -25,7 +25,7 @@
 //! | TUBA (Eq. 6) | [`tuba`] | lower | unbiased, high variance at high MI |
 //! | NWJ (Eq. 7) | [`nwj`] | lower | TUBA with log a ≡ 1 |
 //! | DV / MINE (Eq. 5) | [`dv`] | neither | biased (Jensen), lower variance |
-//! | MINE-EMA (§2.2) | [`MineEma::step`] | lower | TUBA with a scalar EMA baseline |
+//! | MINE-EMA (§2.2) | [`MineEma::step`] | lower | TUBA with the EMA of the previous batches as baseline |
 //! | InfoNCE (Eq. 10/12) | [`infonce`] | lower | low variance, ≤ log B |
 //! | I_α (Eq. 11) | [`interpolated`] | lower | ≤ 1 + log((B−1)/α), trades bias for variance |
 //! | JS f-GAN (§2.6) | [`js_fgan`] | neither (bounds 2·JSD − log 4) | training objective |

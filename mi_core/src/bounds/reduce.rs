@@ -161,3 +161,12 @@ pub fn log_interpolate(log_a: &Tensor, log_b: &Tensor, alpha: super::Alpha) -> R
     let b = log_b.affine(1.0, alpha.ln_one_minus_alpha())?;
     logaddexp(&a, &b)
 }
+
+/// A straight-through pair: the forward value of `value`, the gradient of `objective`
+/// (`stop_gradient(value) + objective − stop_gradient(objective)`). Returns `value` exactly,
+/// however large `objective` is (`objective + stop_gradient(value − objective)` rounds the value
+/// away once |objective| ≫ |value|). Used where a bound reports one number and trains with
+/// another's gradient (I_JS, SMILE, MINE-EMA).
+pub fn straight_through(value: &Tensor, objective: &Tensor) -> Result<Tensor> {
+    value.detach().add(&objective.sub(&objective.detach())?)
+}

@@ -14,11 +14,15 @@
 //! **I_NWJ** (Eq. 7) is TUBA with log a ≡ 1: NWJ(S) = mean_diag(S) − e^{−1}·mean_off(e^S),
 //! optimal critic f* = 1 + log p(y|x)/p(y). Same bias/variance character as TUBA.
 //!
-//! **MINE with an EMA baseline** (§2.2): TUBA with the scalar baseline a_t, an exponential moving
-//! average of exp(LME_off(S_t)) held constant in the gradient. Its gradient is MINE's
-//! "bias-corrected" gradient and its value a valid lower bound (MINE's own DV number is not).
+//! **MINE with an EMA baseline** (§2.2): a scalar baseline a_t, an exponential moving average of
+//! exp(LME_off(S_t)) held constant in the gradient. The gradient is MINE's "bias-corrected"
+//! gradient E_p[∇f] − E_q[e^f ∇f]/a_t (a_t includes the current batch, as MINE defines it); the
+//! reported value is TUBA(S_t, log a_{t−1}), scored with the baseline of the *previous* batches
+//! only. TUBA is a lower bound for any baseline independent of the batch it scores; one that
+//! already holds the batch is not (with β = 0 it would be DV exactly). MINE's own DV number is
+//! not a bound either.
 
-use super::reduce::{logmeanexp_off_diag, mean_diag};
+use super::reduce::{logmeanexp_off_diag, mean_diag, straight_through};
 use super::validate;
 use candle_core::{Result, Tensor};
 
@@ -115,15 +119,18 @@ impl MineEma {
         self.decay
     }
 
-    /// The current log a_t.
+    /// The current log a_t (after the last [`MineEma::step`]: the baseline the next batch is
+    /// scored with).
     pub fn log_baseline(&self) -> f64 {
         self.log_a
     }
 
-    /// Updates the EMA with this batch and returns TUBA(S, ℓ ≡ log a_t): `[B, B] → []`.
+    /// Scores this batch against the previous batches' baseline, then folds it into the EMA:
+    /// `[B, B] → []`.
     ///
-    /// The value is a lower bound; the gradient (a_t held constant) is MINE's corrected gradient
-    /// E_p[∇f] − E_q[e^f ∇f]/a_t. Leading batch dimensions are refused (one EMA, one batch).
+    /// The value is TUBA(S_t, log a_{t−1}), a lower bound (a_0 = 1 on the first batch). Its
+    /// gradient is MINE's corrected gradient E_p[∇f] − E_q[e^f ∇f]/a_t, with a_t (this batch
+    /// included) held constant. Leading batch dimensions are refused (one EMA, one batch).
     pub fn step(&mut self, scores: &Tensor) -> Result<Tensor> {
         validate::square("mine_ema", "scores", scores)?;
         if scores.rank() != 2 {
@@ -137,14 +144,18 @@ impl MineEma {
             .into_candle());
         }
         let lme = logmeanexp_off_diag(scores)?;
+        let joint = mean_diag(scores)?;
+        let previous = self.log_a;
+        let value = joint
+            .sub(&lme.affine(1.0, -previous)?.exp()?)?
+            .affine(1.0, 1.0 - previous)?;
         let batch_log = lme.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
         self.log_a = log_add_exp(
-            self.decay.ln() + self.log_a,
+            self.decay.ln() + previous,
             (-self.decay).ln_1p() + batch_log,
         );
-        let joint = mean_diag(scores)?;
-        let marginal = lme.affine(1.0, -self.log_a)?.exp()?;
-        joint.sub(&marginal)?.affine(1.0, 1.0 - self.log_a)
+        let objective = joint.sub(&lme.affine(1.0, -self.log_a)?.exp()?)?;
+        straight_through(&value, &objective)
     }
 }
 
