@@ -340,4 +340,115 @@ mod tests {
         assert!((fast.get(1)?.get(4)?.to_scalar::<f64>()? - want).abs() < 1e-12);
         Ok(())
     }
+
+    /// Fills every parameter (biases too) with fixed, distinct, signed values.
+    fn fill(vm: &VarMap) -> crate::Result<()> {
+        let vars = vm.all_vars();
+        for (k, var) in vars.iter().enumerate() {
+            let n = var.elem_count();
+            let v: Vec<f64> = (0..n)
+                .map(|i| (0.7 * (i + 13 * k) as f64 + 0.3).sin() * 0.6)
+                .collect();
+            var.set(&Tensor::from_vec(v, var.shape(), &Device::Cpu)?)?;
+        }
+        Ok(())
+    }
+
+    /// The MLP by hand: `x W_kᵀ + b_k`, ReLU after every layer but the last.
+    fn mlp_naive(mlp: &Mlp, row: &[f64]) -> crate::Result<Vec<f64>> {
+        let mut h = row.to_vec();
+        let last = mlp.layers().len() - 1;
+        for (k, layer) in mlp.layers().iter().enumerate() {
+            let w = layer.weight().to_vec2::<f64>()?;
+            let b = match layer.bias() {
+                Some(b) => b.to_vec1::<f64>()?,
+                None => vec![0.0; w.len()],
+            };
+            h = w
+                .iter()
+                .zip(&b)
+                .map(|(wr, bi)| {
+                    let z = wr.iter().zip(&h).map(|(a, c)| a * c).sum::<f64>() + bi;
+                    if k < last {
+                        z.max(0.0)
+                    } else {
+                        z
+                    }
+                })
+                .collect();
+        }
+        Ok(h)
+    }
+
+    #[test]
+    fn every_depth_matches_the_naive_network() -> crate::Result<()> {
+        for layers in 0..=2 {
+            let vm = VarMap::new();
+            let cfg = CriticConfig {
+                dim_x: 3,
+                dim_y: 4,
+                hidden: 8,
+                layers,
+                embed: 5,
+                max_pairs: 7,
+            };
+            let vb = VarBuilder::from_varmap(&vm, DType::F64, &Device::Cpu);
+            let concat = ConcatCritic::new(&cfg, vb.pp("c"))?;
+            let sep = SeparableCritic::new(&cfg, vb.pp("s"))?;
+            let base = Baseline::new(BaselineKind::Learned, 4, 8, layers, vb.pp("b"))?;
+            fill(&vm)?;
+            let (b, _) = batch(6, 4, 2)?;
+            let x = b.narrow(1, 0, 3)?;
+            let y = b.affine(1.5, 0.2)?;
+            let (xs, ys) = (x.to_vec2::<f64>()?, y.to_vec2::<f64>()?);
+            let close = |got: f64, want: f64, what: &str| {
+                assert!(
+                    (got - want).abs() < 1e-12 * (1.0 + want.abs()),
+                    "{layers} hidden layers, {what}: {got} vs {want}"
+                );
+            };
+            // Concat: the factorised, chunked form = F on each concatenated pair.
+            let fast = concat.scores(&x, &y)?.to_vec2::<f64>()?;
+            let naive = concat.scores_naive(&x, &y)?.to_vec2::<f64>()?;
+            let mut negative = false;
+            for i in 0..6 {
+                for j in 0..6 {
+                    let pair: Vec<f64> = xs[j].iter().chain(&ys[i]).copied().collect();
+                    let want = mlp_naive(&concat.f, &pair)?[0];
+                    close(fast[i][j], want, "concat fast");
+                    close(naive[i][j], want, "concat naive");
+                    negative |= want < 0.0;
+                }
+            }
+            assert!(
+                negative,
+                "the test weights should give some negative scores"
+            );
+            // Separable: h(y_i)ᵀ g(x_j).
+            let s = sep.scores(&x, &y)?.to_vec2::<f64>()?;
+            for i in 0..6 {
+                let hy = mlp_naive(&sep.h, &ys[i])?;
+                for j in 0..6 {
+                    let gx = mlp_naive(&sep.g, &xs[j])?;
+                    close(
+                        s[i][j],
+                        hy.iter().zip(&gx).map(|(a, c)| a * c).sum(),
+                        "separable",
+                    );
+                }
+            }
+            // The learned baseline.
+            let Baseline::Learned(net) = &base else {
+                panic!("a learned baseline")
+            };
+            let lb = base.log_baseline(&y)?.map(|t| t.to_vec1::<f64>());
+            let Some(Ok(lb)) = lb else {
+                panic!("a learned baseline has values")
+            };
+            for i in 0..6 {
+                close(lb[i], mlp_naive(net, &ys[i])?[0], "baseline");
+            }
+        }
+        Ok(())
+    }
 }

@@ -88,13 +88,25 @@ impl Mlp {
     }
 
     /// Runs layers `first..` on `h`, the pre-activation output of layer `first − 1` (or the input
-    /// when `first = 0`): lets a caller compute the first layer its own way.
+    /// when `first = 0`): lets a caller compute the first layer its own way. The ReLU is applied
+    /// to `h` only when layer `first − 1` is a hidden layer; with `first = layers().len()` (the
+    /// caller computed the output layer itself, an MLP without hidden layers) `h` is returned.
     pub fn forward_from(&self, h: &Tensor, first: usize) -> Result<Tensor> {
-        let mut h = if first == 0 { h.clone() } else { h.relu()? };
-        let last = self.layers.len().saturating_sub(1);
+        let n = self.layers.len();
+        if first > n {
+            return Err(candle_core::Error::msg(format!(
+                "Mlp::forward_from: layer {first} of a {n}-layer network"
+            )));
+        }
+        // Layer k < n − 1 is hidden (ReLU after it); layer n − 1 is the output layer.
+        let mut h = if first == 0 || first == n {
+            h.clone()
+        } else {
+            h.relu()?
+        };
         for (k, layer) in self.layers.iter().enumerate().skip(first) {
             h = layer.forward(&h)?;
-            if k < last {
+            if k + 1 < n {
                 h = h.relu()?;
             }
         }
