@@ -38,6 +38,8 @@ pub struct AllBounds {
     pub loo_upper: f64,
     /// α as typed → I_α(S, ℓ, α).
     pub interpolated: BTreeMap<String, f64>,
+    /// What the values guarantee beyond their kind (loo_upper needs S = log p(y_i | x_j)).
+    pub notes: Vec<String>,
 }
 
 impl AllBounds {
@@ -68,6 +70,9 @@ pub struct OneBound {
     /// The MI estimate the recommendation used: max(InfoNCE, TUBA, 0) on the same matrix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mi_estimate: Option<f64>,
+    /// For the structured bounds: when the value is a bound at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl OneBound {
@@ -85,14 +90,13 @@ impl OneBound {
             (Some(a), Some(src)) => format!("  (α = {a}, {src})"),
             _ => String::new(),
         };
+        let kind = match self.note {
+            Some(_) => format!("{} if S = log p(y|x)", self.kind.name()),
+            None => self.kind.name().to_string(),
+        };
         format!(
-            "{:<24}  {:<8}  {:>16}\n{:<24}  {:<8}  {:>16.10}{alpha}\n",
-            "bound",
-            "kind",
-            "value (nats)",
-            self.bound,
-            kind_name(self.kind),
-            self.value
+            "{:<24}  {:<24}  {:>16}\n{:<24}  {:<24}  {:>16.10}{alpha}\n",
+            "bound", "kind", "value (nats)", self.bound, kind, self.value
         )
     }
 }
@@ -112,8 +116,10 @@ pub fn evaluate_one(
         "interpolated" | "alpha" => match alphas.first() {
             Some((_, a)) => (Bound::Interpolated { alpha: *a }, Some("given"), None),
             None => {
-                let nce = Bound::InfoNce.evaluate(&s, Some(&l))?.to_scalar::<f64>()?;
-                let tuba = Bound::Tuba.evaluate(&s, Some(&l))?.to_scalar::<f64>()?;
+                let nce = Bound::InfoNce
+                    .evaluate(&s, l.as_ref())?
+                    .to_scalar::<f64>()?;
+                let tuba = Bound::Tuba.evaluate(&s, l.as_ref())?.to_scalar::<f64>()?;
                 let mi = nce.max(tuba).max(0.0);
                 let a = crate::experiments::recommend_alpha(s.dim(0)?, mi)?;
                 (
@@ -141,7 +147,15 @@ pub fn evaluate_one(
         ),
         other => (other.parse::<Bound>()?, None, None),
     };
-    let value = bound.evaluate(&s, Some(&l))?.to_scalar::<f64>()?;
+    if bound == Bound::Rate && l.is_none() {
+        return Err(Error::InvalidParameter {
+            op: "mi bounds",
+            name: "log-baseline",
+            value: "missing".into(),
+            reason: "the rate needs --log-baseline: a normalised log q(y_i) per row",
+        });
+    }
+    let value = bound.evaluate(&s, l.as_ref())?.to_scalar::<f64>()?;
     let alpha = match bound {
         Bound::Interpolated { alpha } => Some(alpha.value()),
         _ => None,
@@ -153,10 +167,11 @@ pub fn evaluate_one(
         alpha,
         alpha_source: alpha.map(|_| alpha_source.unwrap_or("given")),
         mi_estimate,
+        note: known_conditional_note(bound),
     })
 }
 
-fn prepare(scores: &Tensor, log_baseline: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
+fn prepare(scores: &Tensor, log_baseline: Option<&Tensor>) -> Result<(Tensor, Option<Tensor>)> {
     if scores.rank() != 2 {
         return Err(Error::Shape {
             op: "mi bounds",
@@ -165,34 +180,69 @@ fn prepare(scores: &Tensor, log_baseline: Option<&Tensor>) -> Result<(Tensor, Te
     }
     crate::bounds::validate::square("mi bounds", "--scores", scores)?;
     let s = scores.to_dtype(DType::F64)?;
+    // A given baseline is checked whether or not the chosen bounds read it.
     let l = match log_baseline {
-        Some(l) => l.to_dtype(DType::F64)?,
-        None => Tensor::zeros(s.dim(0)?, DType::F64, s.device())?,
+        Some(l) => {
+            let l = l.to_dtype(DType::F64)?;
+            crate::bounds::validate::per_row("mi bounds", "log_baseline", &l, &s)?;
+            Some(l)
+        }
+        None => None,
     };
     Ok((s, l))
 }
 
-fn parse_alphas(opts: &BoundsOptions) -> Result<Vec<(String, Alpha)>> {
-    opts.alphas
-        .iter()
-        .map(|typed| {
-            let v: f64 = typed.trim().parse().map_err(|_| Error::InvalidParameter {
-                op: "mi bounds",
-                name: "alpha",
-                value: typed.clone(),
-                reason: "α must be a number in [0, 1]",
-            })?;
-            Ok((typed.clone(), Alpha::new(v)?))
-        })
-        .collect()
+/// What a structured bound guarantees on a matrix that may not be log p(y_i | x_j).
+fn known_conditional_note(bound: Bound) -> Option<String> {
+    bound.needs_known_conditional().then(|| {
+        format!(
+            "{} is {} bound only when the scores are log p(y_i | x_j) of a known conditional{}; \
+             on critic scores it bounds nothing",
+            bound.name(),
+            match bound.kind() {
+                BoundKind::Upper => "an upper",
+                _ => "a lower",
+            },
+            if bound == Bound::Rate {
+                " and the log-baseline a normalised log q(y_i)"
+            } else {
+                ""
+            }
+        )
+    })
 }
 
-fn kind_name(k: BoundKind) -> &'static str {
-    match k {
-        BoundKind::Lower => "lower",
-        BoundKind::Upper => "upper",
-        BoundKind::Neither => "neither",
+/// The kind column of the tables: e.g. `upper if S = log p(y|x)` for the structured bounds.
+fn kind_label(bound: Bound) -> String {
+    let kind = bound.kind().name();
+    if bound.needs_known_conditional() {
+        format!("{kind} if S = log p(y|x)")
+    } else {
+        kind.to_string()
     }
+}
+
+fn parse_alphas(opts: &BoundsOptions) -> Result<Vec<(String, Alpha)>> {
+    let mut parsed: Vec<(String, Alpha)> = Vec::with_capacity(opts.alphas.len());
+    for typed in &opts.alphas {
+        let v: f64 = typed.trim().parse().map_err(|_| Error::InvalidParameter {
+            op: "mi bounds",
+            name: "alpha",
+            value: typed.clone(),
+            reason: "α must be a number in [0, 1]",
+        })?;
+        let alpha = Alpha::new(v)?;
+        if let Some((first, _)) = parsed.iter().find(|(_, a)| a.value() == alpha.value()) {
+            return Err(Error::InvalidParameter {
+                op: "mi bounds",
+                name: "alpha",
+                value: format!("{first:?} and {typed:?}"),
+                reason: "the same α was given twice; give each α once",
+            });
+        }
+        parsed.push((typed.clone(), alpha));
+    }
+    Ok(parsed)
 }
 
 /// Evaluates every bound in f64 on `scores [B, B]` with an optional `log_baseline [B]`.
@@ -204,7 +254,7 @@ pub fn evaluate_all(
     let (s, l) = prepare(scores, log_baseline)?;
     let alphas = parse_alphas(opts)?;
     let eval = |b: Bound| -> Result<f64> {
-        let v = b.evaluate(&s, Some(&l))?;
+        let v = b.evaluate(&s, l.as_ref())?;
         Ok(v.to_scalar::<f64>()?)
     };
     let mut interpolated = BTreeMap::new();
@@ -225,28 +275,43 @@ pub fn evaluate_all(
         })?,
         loo_upper: eval(Bound::LooUpper)?,
         interpolated,
+        notes: known_conditional_note(Bound::LooUpper)
+            .into_iter()
+            .collect(),
     })
 }
 
 /// A plain-text table: bound, kind, value.
 pub fn render_table(all: &AllBounds) -> String {
-    let kind = kind_name;
-    let mut rows: Vec<(String, &str, f64)> = vec![
-        ("tuba".into(), kind(Bound::Tuba.kind()), all.tuba),
-        ("nwj".into(), kind(Bound::Nwj.kind()), all.nwj),
-        ("dv".into(), kind(Bound::Dv.kind()), all.dv),
-        ("infonce".into(), kind(Bound::InfoNce.kind()), all.infonce),
-        ("js_fgan".into(), "neither (2·JSD − log 4)", all.js_fgan),
-        ("js".into(), "lower", all.js),
-        ("smile".into(), "neither", all.smile),
+    let mut rows: Vec<(String, String, f64)> = vec![
+        ("tuba".into(), kind_label(Bound::Tuba), all.tuba),
+        ("nwj".into(), kind_label(Bound::Nwj), all.nwj),
+        ("dv".into(), kind_label(Bound::Dv), all.dv),
+        ("infonce".into(), kind_label(Bound::InfoNce), all.infonce),
+        (
+            "js_fgan".into(),
+            "neither (2·JSD − log 4)".into(),
+            all.js_fgan,
+        ),
+        (
+            "js".into(),
+            kind_label(Bound::Js { eval_shift: 0.0 }),
+            all.js,
+        ),
+        (
+            "smile".into(),
+            kind_label(Bound::Smile { tau: 1.0 }),
+            all.smile,
+        ),
         (
             "loo_upper".into(),
-            kind(Bound::LooUpper.kind()),
+            kind_label(Bound::LooUpper),
             all.loo_upper,
         ),
     ];
+    let interpolated = kind_label(Bound::Interpolated { alpha: Alpha::ONE });
     for (a, v) in &all.interpolated {
-        rows.push((format!("interpolated α={a}"), "lower", *v));
+        rows.push((format!("interpolated α={a}"), interpolated.clone(), *v));
     }
     let w = rows
         .iter()

@@ -71,6 +71,7 @@ fn json_has_every_bound_and_matches_the_library() {
             "js",
             "js_fgan",
             "loo_upper",
+            "notes",
             "nwj",
             "smile",
             "tuba",
@@ -307,4 +308,89 @@ fn one_bound_with_a_given_or_recommended_alpha() {
     let (code, _, err) = mi(&["bounds", "--scores", sp, "--bound", "nonsense"]);
     assert_eq!(code, 1);
     assert!(err.contains("unknown bound"), "{err}");
+}
+
+/// Issue 10, items 4 and 5: the rate needs a baseline, a wrong-length baseline is refused by every
+/// bound, negative numbers reach the real α message, loo_upper says when it is an upper bound, and
+/// one α typed twice is refused.
+#[test]
+fn cli_papercuts_get_clear_messages() {
+    let (s, _) = golden();
+    let sp = tmp("s_papercuts.npy");
+    write_npy(&s, &sp).expect("w");
+    let sp = sp.to_str().expect("p").to_string();
+    let fail = |args: &[&str], needle: &str| {
+        let (code, out, err) = mi(args);
+        assert_eq!(code, 1, "args {args:?}: stdout {out} stderr {err}");
+        assert!(err.contains(needle), "args {args:?}: {err}");
+        assert!(out.is_empty(), "args {args:?}: stdout {out}");
+    };
+    fail(
+        &["bounds", "--scores", &sp, "--bound", "rate"],
+        "log q(y_i)",
+    );
+    fail(
+        &["bounds", "--scores", &sp, "--alpha", "-0.1"],
+        "α must lie in [0, 1]",
+    );
+    let bl = tmp("bl_papercuts.npy");
+    write_npy(&Tensor::zeros(5, DType::F64, &Device::Cpu).expect("z"), &bl).expect("w");
+    let bl = bl.to_str().expect("p");
+    for bound in ["nwj", "infonce", "loo_upper", "dv"] {
+        fail(
+            &[
+                "bounds",
+                "--scores",
+                &sp,
+                "--log-baseline",
+                bl,
+                "--bound",
+                bound,
+            ],
+            "log_baseline",
+        );
+    }
+    fail(
+        &[
+            "bounds", "--scores", &sp, "--alpha", "0.5", "--alpha", "0.50",
+        ],
+        "twice",
+    );
+    // A negative I_JS shift is a value, not a flag.
+    let (code, out, err) = mi(&[
+        "bounds",
+        "--scores",
+        &sp,
+        "--bound",
+        "js",
+        "--js-eval-shift",
+        "-1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let want = js(&s, -1.0).and_then(|t| t.to_scalar::<f64>()).expect("js");
+    assert!((v["value"].as_f64().expect("v") - want).abs() < 1e-12);
+    // loo_upper is an upper bound only when the matrix is log p(y_i | x_j): both outputs say so.
+    let (code, out, _) = mi(&["bounds", "--scores", &sp]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let notes = v["notes"].as_array().expect("notes");
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.contains("loo_upper") && n.contains("log p(y_i | x_j)"))),
+        "{out}"
+    );
+    let (code, out, _) = mi(&["bounds", "--scores", &sp, "--format", "table"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("upper if S = log p(y|x)"), "{out}");
+    let (code, out, _) = mi(&["bounds", "--scores", &sp, "--bound", "loo_upper"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert!(
+        v["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("log p(y_i | x_j)")),
+        "{out}"
+    );
 }

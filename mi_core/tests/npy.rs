@@ -104,6 +104,17 @@ fn bad_files_are_clear_errors() {
         &raw_npy("<f8", false, "(99999999999999999, 99999999999)", &[]),
         "overflow",
     );
+    // An endless stream of zeros fails at the magic string, at once, without reading it all.
+    if std::path::Path::new("/dev/zero").exists() {
+        let start = std::time::Instant::now();
+        let e = read_npy("/dev/zero").expect_err("/dev/zero").to_string();
+        assert!(e.contains("magic"), "{e}");
+        assert!(start.elapsed().as_secs_f64() < 5.0, "{:?}", start.elapsed());
+    }
+    // Bytes beyond what the header promises are an error too.
+    let mut long = raw_npy("<f8", false, "(2,)", &[0u8; 16]);
+    long.extend_from_slice(&[0u8; 3]);
+    expect_err("long.npy", &long, "data bytes");
     let missing = tmp("does_not_exist.npy");
     let e = read_npy(&missing).expect_err("missing").to_string();
     assert!(e.contains("cannot read"), "{e}");

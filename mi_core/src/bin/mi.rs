@@ -33,17 +33,18 @@ enum Command {
         /// The [B, B] score matrix (.npy, float32 or float64).
         #[arg(long)]
         scores: PathBuf,
-        /// The [B] log-baseline log a(y_i) for TUBA and I_α (.npy); zeros if absent.
+        /// The [B] log-baseline log a(y_i) for TUBA and I_α, log q(y_i) for the rate (.npy); TUBA
+        /// and I_α read zeros if absent, the rate refuses to run without it.
         #[arg(long)]
         log_baseline: Option<PathBuf>,
         /// α of the interpolated bound I_α, in [0, 1]; repeat for several.
-        #[arg(long = "alpha")]
+        #[arg(long = "alpha", allow_negative_numbers = true)]
         alphas: Vec<String>,
         /// The shift c in I_JS = NWJ(S + c).
-        #[arg(long, default_value_t = mi_core::bounds::JS_EVAL_SHIFT)]
+        #[arg(long, default_value_t = mi_core::bounds::JS_EVAL_SHIFT, allow_negative_numbers = true)]
         js_eval_shift: f64,
         /// The clip τ of SMILE.
-        #[arg(long, default_value_t = 5.0)]
+        #[arg(long, default_value_t = 5.0, allow_negative_numbers = true)]
         smile_tau: f64,
         /// Evaluate only this bound (tuba, nwj, dv, infonce, interpolated, js_fgan, js, smile,
         /// tnce, loo_upper, mine_ema, alpha_A, …). `interpolated` without --alpha uses the α

@@ -17,6 +17,13 @@ pub struct Alpha {
 }
 
 impl Alpha {
+    /// α = 1: I_α is the leave-one-out mean of InfoNCE.
+    pub const ONE: Alpha = Alpha {
+        value: 1.0,
+        ln_alpha: 0.0,
+        ln_one_minus: f64::NEG_INFINITY,
+    };
+
     /// α from its value; errors unless 0 ≤ α ≤ 1.
     ///
     /// ```

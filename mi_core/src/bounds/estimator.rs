@@ -20,6 +20,17 @@ pub enum BoundKind {
     Neither,
 }
 
+impl BoundKind {
+    /// `lower`, `upper` or `neither`, as in tables, JSON and on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BoundKind::Lower => "lower",
+            BoundKind::Upper => "upper",
+            BoundKind::Neither => "neither",
+        }
+    }
+}
+
 /// Every score-matrix bound of the paper, selected by value.
 ///
 /// Serialises as `{"name": "interpolated", "alpha": 0.5}`; parses from names like `nwj`,

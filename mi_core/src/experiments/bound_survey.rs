@@ -189,7 +189,7 @@ impl Report {
             self.rows.iter().map(|r| {
                 vec![
                     r.bound.clone(),
-                    kind_name(r.kind).into(),
+                    r.kind.name().into(),
                     num(r.mi),
                     r.batch_size.to_string(),
                     num(r.mean),
@@ -208,7 +208,7 @@ impl Report {
         let r = &self.rows;
         crate::table::TableBuilder::new()
             .str("bound", r.iter().map(|r| r.bound.clone()))
-            .str("kind", r.iter().map(|r| kind_name(r.kind)))
+            .str("kind", r.iter().map(|r| r.kind.name()))
             .f64("mi", r.iter().map(|r| r.mi))
             .u64("batch_size", r.iter().map(|r| r.batch_size as u64))
             .f64("mean", r.iter().map(|r| r.mean))
@@ -234,7 +234,7 @@ impl Report {
         let bounds = &self.config.bounds;
         let mut t = crate::table::TableBuilder::new()
             .str("bound", bounds.iter().map(|b| b.name()))
-            .str("kind", bounds.iter().map(|b| kind_name(b.kind())));
+            .str("kind", bounds.iter().map(|b| b.kind().name()));
         for &mi in &self.config.mis {
             t = t.f64(
                 &format!("I={mi}"),
@@ -245,15 +245,6 @@ impl Report {
             );
         }
         t.build()
-    }
-}
-
-/// `lower`, `upper` or `neither`.
-pub fn kind_name(kind: BoundKind) -> &'static str {
-    match kind {
-        BoundKind::Lower => "lower",
-        BoundKind::Upper => "upper",
-        BoundKind::Neither => "neither",
     }
 }
 

@@ -1,15 +1,23 @@
 //! A strict reader (and writer) for NumPy `.npy` files holding f32 or f64 arrays.
 //!
 //! Scores saved by any framework (`np.save("scores.npy", s)`) load as a tensor on the CPU.
-//! The reader checks the whole header and that the file holds exactly the bytes the header
-//! promises *before* allocating, so an empty, truncated or corrupt file is a clear error, never
-//! a panic or a huge allocation. Little- and big-endian, C and Fortran order are supported.
+//!
+//! Why our own reader rather than Candle's `Tensor::read_npy`: a user's file is untrusted input,
+//! and this one (1) reads and checks the magic string and the header *before* any data, so
+//! `/dev/zero`, a huge or an unrelated file fails at once instead of being read into memory;
+//! (2) checks that the file holds exactly the bytes the header promises, against the file size,
+//! before allocating, so an empty, truncated or corrupt file is a clear error naming the file,
+//! never a panic or a huge allocation; (3) reads what NumPy writes besides little-endian C order:
+//! big-endian data and Fortran order (`np.asfortranarray`, MATLAB/R exports).
 
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
+use std::io::Read;
 use std::path::Path;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
+/// NumPy itself refuses headers over 10 000 bytes by default; anything near this is not a header.
+const MAX_HEADER: usize = 1 << 20;
 
 fn bad(path: &Path, detail: impl Into<String>) -> Error {
     Error::Io {
@@ -21,34 +29,111 @@ fn bad(path: &Path, detail: impl Into<String>) -> Error {
 /// Reads an f32 or f64 `.npy` file into a CPU tensor of the same dtype and shape.
 pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
-    parse(&bytes).map_err(|detail| bad(path, format!("not a valid f32/f64 .npy file: {detail}")))
+    let file = std::fs::File::open(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
+    // The size of a regular file, checked against the header before the data is read.
+    let size = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    read_from(file, size)
+        .map_err(|detail| bad(path, format!("not a valid f32/f64 .npy file: {detail}")))
 }
 
-fn parse(bytes: &[u8]) -> std::result::Result<Tensor, String> {
-    if bytes.is_empty() {
+/// What the header says about the data that follows it.
+struct Header {
+    dtype: DType,
+    width: usize,
+    big_endian: bool,
+    fortran: bool,
+    shape: Vec<usize>,
+    count: usize,
+}
+
+fn read_exact_or(
+    r: &mut impl Read,
+    buf: &mut [u8],
+    what: &str,
+) -> std::result::Result<usize, String> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read the {what}: {e}")),
+        }
+    }
+    Ok(got)
+}
+
+fn read_from(mut r: impl Read, size: Option<u64>) -> std::result::Result<Tensor, String> {
+    // Magic (6), version (2), header length (2 or 4).
+    let mut prefix = [0u8; 10];
+    let got = read_exact_or(&mut r, &mut prefix, "header")?;
+    if got == 0 {
         return Err("the file is empty".into());
     }
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+    if got < prefix.len() || &prefix[..6] != MAGIC {
         return Err("missing the \\x93NUMPY magic string".into());
     }
-    let (header_len, header_start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
+    let (header_len, header_start) = match prefix[6] {
+        1 => (u16::from_le_bytes([prefix[8], prefix[9]]) as usize, 10usize),
         2 | 3 => {
-            if bytes.len() < 12 {
+            let mut more = [0u8; 2];
+            if read_exact_or(&mut r, &mut more, "header")? < 2 {
                 return Err("truncated header".into());
             }
-            let n = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+            let n = u32::from_le_bytes([prefix[8], prefix[9], more[0], more[1]]) as usize;
             (n, 12)
         }
         v => return Err(format!("unsupported format version {v}")),
     };
-    let data_start = header_start
-        .checked_add(header_len)
-        .filter(|&e| e <= bytes.len())
-        .ok_or("truncated header")?;
-    let header = std::str::from_utf8(&bytes[header_start..data_start])
-        .map_err(|_| "the header is not text")?;
+    if header_len > MAX_HEADER {
+        return Err(format!("a header of {header_len} bytes is not plausible"));
+    }
+    if size.is_some_and(|s| s < (header_start + header_len) as u64) {
+        return Err("truncated header".into());
+    }
+    let mut text = vec![0u8; header_len];
+    if read_exact_or(&mut r, &mut text, "header")? < header_len {
+        return Err("truncated header".into());
+    }
+    let header = parse_header(std::str::from_utf8(&text).map_err(|_| "the header is not text")?)?;
+    let expected = header
+        .count
+        .checked_mul(header.width)
+        .ok_or("the shape overflows")?;
+    let promise = |found: String| {
+        format!(
+            "the header promises {} values of {} bytes (shape {:?}) but {found} data bytes follow",
+            header.count, header.width, header.shape
+        )
+    };
+    if let Some(size) = size {
+        let data_bytes = size - (header_start + header_len) as u64;
+        if data_bytes != expected as u64 {
+            return Err(promise(data_bytes.to_string()));
+        }
+    }
+    // Not a regular file (a pipe, a device): read at most one byte more than promised, growing
+    // the buffer only as bytes arrive.
+    let mut data = Vec::new();
+    r.take(expected as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| format!("cannot read the data: {e}"))?;
+    if data.len() != expected {
+        let found = if data.len() > expected {
+            "more".to_string()
+        } else {
+            data.len().to_string()
+        };
+        return Err(promise(found));
+    }
+    to_tensor(&header, &data)
+}
+
+fn parse_header(header: &str) -> std::result::Result<Header, String> {
     let descr = field(header, "descr").ok_or("no 'descr' in the header")?;
     let fortran = match field(header, "fortran_order").ok_or("no 'fortran_order' in the header")? {
         "True" => true,
@@ -72,23 +157,27 @@ fn parse(bytes: &[u8]) -> std::result::Result<Tensor, String> {
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or("the shape overflows")?;
-    let data = &bytes[data_start..];
-    if Some(data.len()) != count.checked_mul(width) {
-        return Err(format!(
-            "the header promises {count} values of {width} bytes (shape {shape:?}) but {} data bytes follow",
-            data.len()
-        ));
-    }
-    let mut stored: Vec<usize> = shape.clone();
-    if fortran {
+    Ok(Header {
+        dtype,
+        width,
+        big_endian,
+        fortran,
+        shape,
+        count,
+    })
+}
+
+fn to_tensor(h: &Header, data: &[u8]) -> std::result::Result<Tensor, String> {
+    let mut stored: Vec<usize> = h.shape.clone();
+    if h.fortran {
         stored.reverse();
     }
-    let tensor = if dtype == DType::F32 {
+    let tensor = if h.dtype == DType::F32 {
         let v: Vec<f32> = data
             .chunks_exact(4)
             .map(|c| {
                 let a = [c[0], c[1], c[2], c[3]];
-                if big_endian {
+                if h.big_endian {
                     f32::from_be_bytes(a)
                 } else {
                     f32::from_le_bytes(a)
@@ -101,7 +190,7 @@ fn parse(bytes: &[u8]) -> std::result::Result<Tensor, String> {
             .chunks_exact(8)
             .map(|c| {
                 let a = [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
-                if big_endian {
+                if h.big_endian {
                     f64::from_be_bytes(a)
                 } else {
                     f64::from_le_bytes(a)
@@ -111,8 +200,8 @@ fn parse(bytes: &[u8]) -> std::result::Result<Tensor, String> {
         Tensor::from_vec(v, stored, &Device::Cpu)
     }
     .map_err(|e| e.to_string())?;
-    if fortran && shape.len() > 1 {
-        let rev: Vec<usize> = (0..shape.len()).rev().collect();
+    if h.fortran && h.shape.len() > 1 {
+        let rev: Vec<usize> = (0..h.shape.len()).rev().collect();
         return tensor
             .permute(rev)
             .and_then(|t| t.contiguous())
