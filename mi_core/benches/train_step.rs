@@ -156,8 +156,8 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
-    // candle's CPU kernels read RAYON_NUM_THREADS; set before any tensor work.
-    std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
+    // Before any tensor work.
+    mi_core::train::set_kernel_threads(args.threads);
     let mut torch = match &args.python {
         Some(p) => Some(Torch::start(p, args.threads)?),
         None => None,

@@ -43,7 +43,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         None => 0,
     };
     // One thread per run: parallelism comes from running several runs at once.
-    std::env::set_var("RAYON_NUM_THREADS", "1");
+    mi_core::train::set_kernel_threads(1);
     let base = match profile.as_str() {
         "quick" => Config::quick(),
         "paper" | "paper-minimum" => Config::paper(),

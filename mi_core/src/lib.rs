@@ -37,6 +37,8 @@ pub mod notebook;
 #[cfg(feature = "plots")]
 pub mod plot;
 pub mod prelude;
+pub mod progress;
+mod seed;
 #[cfg(feature = "tables")]
 pub mod table;
 pub mod train;

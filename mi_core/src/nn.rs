@@ -114,13 +114,6 @@ impl Mlp {
     }
 }
 
-/// FNV-1a, for a stable per-parameter RNG stream.
-fn stream_of(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// Fills every parameter of `varmap` with the reference initialisation: `*.weight` of shape
 /// `[out, in]` ~ U(±√(6 / (in + out))) (Glorot uniform), everything else zero. Each parameter
 /// draws from its own stream of `seed` (named by the parameter), so adding a network does not
@@ -141,7 +134,7 @@ pub fn init_reference(varmap: &VarMap, seed: u64) -> crate::Result<()> {
                 let dist = Uniform::new(-limit, limit)
                     .map_err(|e| candle_core::Error::msg(format!("init_reference: {name}: {e}")))?;
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(stream_of(name));
+                rng.set_stream(crate::seed::name_hash(name));
                 let v: Vec<f64> = (0..out * inp).map(|_| dist.sample(&mut rng)).collect();
                 Tensor::from_vec(v, (*out, *inp), &candle_core::Device::Cpu)?
                     .to_dtype(dtype)?

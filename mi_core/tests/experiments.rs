@@ -217,3 +217,32 @@ fn reports_read_back_from_their_csv() {
         .map(|e| e.to_string());
     assert!(e.unwrap_or_default().contains("not a number"));
 }
+
+/// The recommender's table is the committed Figure 4 best-α map, cell for cell.
+#[test]
+fn best_alpha_map_matches_the_committed_figure_4_table() {
+    use mi_core::experiments::{BEST_ALPHA_BATCH_SIZES, BEST_ALPHA_MAP, BEST_ALPHA_MIS};
+    let text = include_str!("../../figures/fig4_best_alpha.csv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (mi_c, b_c, a_c) = (col("mi"), col("batch_size"), col("best_alpha"));
+    let mut seen = 0;
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split(',').collect();
+        let mi: f64 = f[mi_c].parse().expect("mi");
+        let b: usize = f[b_c].parse().expect("batch_size");
+        let alpha: f64 = f[a_c].parse().expect("best_alpha");
+        let r = BEST_ALPHA_MIS
+            .iter()
+            .position(|&m| m == mi)
+            .expect("MI row");
+        let c = BEST_ALPHA_BATCH_SIZES
+            .iter()
+            .position(|&x| x == b)
+            .expect("B column");
+        assert_eq!(BEST_ALPHA_MAP[r][c], alpha, "I = {mi}, B = {b}");
+        seen += 1;
+    }
+    assert_eq!(seen, BEST_ALPHA_MIS.len() * BEST_ALPHA_BATCH_SIZES.len());
+}

@@ -1,7 +1,7 @@
 //! The bound survey (notebook 1): every bound with its optimal critic on the Gaussian.
 
 use mi_core::bounds::Bound;
-use mi_core::experiments::bound_survey::{self, cap, Config};
+use mi_core::experiments::bound_survey::{self, Config};
 
 fn survey() -> bound_survey::Report {
     let cfg = Config {
@@ -76,9 +76,9 @@ fn the_survey_agrees_with_the_theory() {
 #[test]
 fn caps_and_refused_bounds() {
     let alpha: Bound = "alpha_0.5".parse().expect("alpha");
-    assert_eq!(cap(&Bound::InfoNce, 64), Some(64f64.ln()));
-    assert_eq!(cap(&alpha, 64), Some(1.0 + (63.0f64 / 0.5).ln()));
-    assert_eq!(cap(&Bound::Nwj, 64), None);
+    assert_eq!(Bound::InfoNce.cap(64), Some(64f64.ln()));
+    assert_eq!(alpha.cap(64), Some(1.0 + (63.0f64 / 0.5).ln()));
+    assert_eq!(Bound::Nwj.cap(64), None);
     for bad in [Bound::JsFgan, Bound::MineEma { decay: 0.9 }] {
         let cfg = Config {
             bounds: vec![bad],

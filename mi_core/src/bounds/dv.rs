@@ -30,6 +30,19 @@ pub fn dv(scores: &Tensor) -> Result<Tensor> {
     mean_diag(scores)?.sub(&logmeanexp_off_diag(scores)?)
 }
 
+/// Checks SMILE's clip: τ > 0 (+∞ allowed, no clipping).
+pub(crate) fn check_tau(tau: f64) -> crate::error::Result<()> {
+    if tau.is_nan() || tau <= 0.0 {
+        return Err(crate::error::Error::InvalidParameter {
+            op: "smile",
+            name: "tau",
+            value: tau.to_string(),
+            reason: "the clip τ must be > 0 (+∞ for no clipping)",
+        });
+    }
+    Ok(())
+}
+
 /// SMILE with clip τ > 0: value mean_diag(S) − LME_off(clip(S, −τ, τ)), gradient ∇JSD_fgan(S).
 /// `[..., B, B] → [...]`. Errors unless τ > 0 (τ = +∞ allowed: the value is DV).
 ///
@@ -44,15 +57,7 @@ pub fn dv(scores: &Tensor) -> Result<Tensor> {
 /// ```
 pub fn smile(scores: &Tensor, tau: f64) -> Result<Tensor> {
     validate::square("smile", "scores", scores)?;
-    if tau.is_nan() || tau <= 0.0 {
-        return Err(crate::error::Error::InvalidParameter {
-            op: "smile",
-            name: "tau",
-            value: tau.to_string(),
-            reason: "the clip τ must be > 0 (+∞ for no clipping)",
-        }
-        .into_candle());
-    }
+    check_tau(tau).map_err(crate::error::Error::into_candle)?;
     let clipped = if tau.is_finite() {
         scores.clamp(-tau, tau)?
     } else {

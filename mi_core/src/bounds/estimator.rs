@@ -113,6 +113,29 @@ impl Bound {
         }
     }
 
+    /// The deterministic per-batch cap at batch size B, if the bound has one: log B for InfoNCE
+    /// and TNCE, 1 + log((B − 1)/α) for I_α with α > 0 (each of I_α's joint terms is at most
+    /// log((B − 1)/α) and its marginal term is ≥ 0; the paper's I_α ≤ log(K/α), K = B − 1).
+    ///
+    /// ```
+    /// use mi_core::bounds::{Alpha, Bound};
+    /// assert_eq!(Bound::InfoNce.cap(64), Some(64f64.ln()));
+    /// let alpha = Bound::Interpolated { alpha: Alpha::new(0.5)? };
+    /// assert_eq!(alpha.cap(64), Some(1.0 + (63.0f64 / 0.5).ln()));
+    /// assert_eq!(Bound::Nwj.cap(64), None);
+    /// # Ok::<(), mi_core::Error>(())
+    /// ```
+    pub fn cap(&self, batch_size: usize) -> Option<f64> {
+        let b = batch_size as f64;
+        match self {
+            Bound::InfoNce | Bound::Tnce => Some(b.ln()),
+            Bound::Interpolated { alpha } if alpha.value() > 0.0 => {
+                Some(1.0 + ((b - 1.0) / alpha.value()).ln())
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the bound reads its scores as a known log p(y_i|x_j) rather than a critic.
     pub fn needs_known_conditional(&self) -> bool {
         matches!(self, Bound::Tnce | Bound::LooUpper | Bound::Rate)
@@ -142,13 +165,9 @@ impl Estimator {
     pub fn new(bound: Bound) -> crate::error::Result<Self> {
         let ema = match bound {
             Bound::MineEma { decay } => Some(MineEma::new(decay)?),
-            Bound::Smile { tau } if tau.is_nan() || tau <= 0.0 => {
-                return Err(crate::error::Error::InvalidParameter {
-                    op: "smile",
-                    name: "tau",
-                    value: tau.to_string(),
-                    reason: "the clip τ must be > 0 (+∞ for no clipping)",
-                })
+            Bound::Smile { tau } => {
+                super::dv::check_tau(tau)?;
+                None
             }
             _ => None,
         };

@@ -129,6 +129,28 @@ impl Report {
             .find(|r| r.estimator == estimator && r.mi == mi && r.batch_size == batch_size)
     }
 
+    /// Checks the sandwich E[TNCE] ≤ I ≤ E[leave-one-out upper bound] and TNCE ≤ log B at every
+    /// cell with B ≥ `min_batch_size`, with `n_se` standard errors of slack (cells without both
+    /// rows are skipped).
+    pub fn check_sandwich(&self, min_batch_size: usize, n_se: f64) -> Result<()> {
+        for r in self.rows.iter().filter(|r| r.estimator == "tnce") {
+            if r.batch_size < min_batch_size {
+                continue;
+            }
+            if let Some(hi) = self.row("loo_upper", r.mi, r.batch_size) {
+                super::check_sandwich_cell(
+                    "bias_variance::check_sandwich",
+                    r.mi,
+                    r.batch_size,
+                    (r.mean, r.sem),
+                    (hi.mean, hi.sem),
+                    n_se,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// The rows as a DataFrame with the columns of [`Report::to_csv`].
     #[cfg(feature = "tables")]
     pub fn to_dataframe(&self) -> Result<polars::prelude::DataFrame> {

@@ -118,18 +118,6 @@ impl Config {
     }
 }
 
-/// The deterministic per-batch cap of a bound at batch size B, if it has one.
-pub fn cap(bound: &Bound, batch_size: usize) -> Option<f64> {
-    let b = batch_size as f64;
-    match bound {
-        Bound::InfoNce | Bound::Tnce => Some(b.ln()),
-        Bound::Interpolated { alpha } if alpha.value() > 0.0 => {
-            Some(1.0 + ((b - 1.0) / alpha.value()).ln())
-        }
-        _ => None,
-    }
-}
-
 /// One (bound, MI, B) cell.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
@@ -149,7 +137,7 @@ pub struct Row {
     pub sem: f64,
     /// The largest single-batch value.
     pub max: f64,
-    /// The deterministic cap ([`cap`]), if any.
+    /// The deterministic cap ([`Bound::cap`]), if any.
     pub cap: Option<f64>,
 }
 
@@ -246,6 +234,129 @@ impl Report {
         }
         t.build()
     }
+
+    /// Checks the sandwich E[TNCE] ≤ I ≤ E[leave-one-out upper bound] (and TNCE ≤ log B) in every
+    /// (MI, B) cell, with `n_se` standard errors of slack; errors with the first cell where it
+    /// fails.
+    pub fn check_sandwich(&self, n_se: f64) -> Result<()> {
+        for &mi in &self.config.mis {
+            for &b in &self.config.batch_sizes {
+                let (lo, hi) = self.sandwich_at(mi, b)?;
+                super::check_sandwich_cell(
+                    "bound_survey::check_sandwich",
+                    mi,
+                    b,
+                    (lo.mean, lo.sem),
+                    (hi.mean, hi.sem),
+                    n_se,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The sandwich per cell: `I, B, TNCE, LOO upper, gap` (means; gap = upper − lower).
+    #[cfg(feature = "tables")]
+    pub fn sandwich_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        let mut cells = Vec::new();
+        for &mi in &self.config.mis {
+            for &b in &self.config.batch_sizes {
+                let (lo, hi) = self.sandwich_at(mi, b)?;
+                cells.push((mi, b as u64, lo.mean, hi.mean));
+            }
+        }
+        crate::table::TableBuilder::new()
+            .f64("I", cells.iter().map(|c| c.0))
+            .u64("B", cells.iter().map(|c| c.1))
+            .f64("TNCE", cells.iter().map(|c| c.2))
+            .f64("LOO upper", cells.iter().map(|c| c.3))
+            .f64("gap", cells.iter().map(|c| c.3 - c.2))
+            .build()
+    }
+
+    fn sandwich_at(&self, mi: f64, batch_size: usize) -> Result<(&Row, &Row)> {
+        let get = |name: &str| {
+            self.row(name, mi, batch_size)
+                .ok_or_else(|| Error::InvalidParameter {
+                    op: "bound_survey::sandwich",
+                    name: "bounds",
+                    value: format!("{name} at I = {mi}, B = {batch_size}"),
+                    reason: "the sandwich needs the tnce and loo_upper rows",
+                })
+        };
+        Ok((get("tnce")?, get("loo_upper")?))
+    }
+}
+
+/// Every bound on one score matrix and on its transpose (the score convention made visible:
+/// only the bounds that normalise over one axis, InfoNCE and I_α, change).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Orientations {
+    /// The bounds, in order.
+    pub bounds: Vec<Bound>,
+    /// Each bound on S.
+    pub on_scores: Vec<f64>,
+    /// Each bound on Sᵀ.
+    pub on_transpose: Vec<f64>,
+    /// B.
+    pub batch_size: usize,
+}
+
+impl Orientations {
+    /// Evaluates each bound (fresh state, no baseline) on `scores [B, B]` and on its transpose.
+    pub fn evaluate(scores: &candle_core::Tensor, bounds: &[Bound]) -> Result<Self> {
+        let transpose = scores.t()?.contiguous()?;
+        let eval = |b: &Bound, s: &candle_core::Tensor| -> Result<f64> {
+            Ok(b.evaluate(s, None)?
+                .to_dtype(candle_core::DType::F64)?
+                .to_scalar::<f64>()?)
+        };
+        Ok(Self {
+            batch_size: scores.dim(0)?,
+            bounds: bounds.to_vec(),
+            on_scores: bounds
+                .iter()
+                .map(|b| eval(b, scores))
+                .collect::<Result<_>>()?,
+            on_transpose: bounds
+                .iter()
+                .map(|b| eval(b, &transpose))
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    /// The values (on S, on Sᵀ) of the bound named `name`.
+    pub fn value(&self, name: &str) -> Option<(f64, f64)> {
+        let k = self.bounds.iter().position(|b| b.name() == name)?;
+        Some((self.on_scores[k], self.on_transpose[k]))
+    }
+
+    /// Checks every bound's deterministic cap ([`Bound::cap`]) on both orientations.
+    pub fn check_caps(&self) -> Result<()> {
+        for (k, b) in self.bounds.iter().enumerate() {
+            let top = self.on_scores[k].max(self.on_transpose[k]);
+            if b.cap(self.batch_size).is_some_and(|cap| top > cap) {
+                return Err(Error::InvalidParameter {
+                    op: "Orientations::check_caps",
+                    name: "value",
+                    value: format!("{b} = {top}"),
+                    reason: "above the bound's deterministic cap",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `bound, kind, scores S, transpose Sᵀ` (`figures/01_toy_matrix.csv`).
+    #[cfg(feature = "tables")]
+    pub fn to_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        crate::table::TableBuilder::new()
+            .str("bound", self.bounds.iter().map(|b| b.name()))
+            .str("kind", self.bounds.iter().map(|b| b.kind().name()))
+            .f64("scores S", self.on_scores.iter().copied())
+            .f64("transpose Sᵀ", self.on_transpose.iter().copied())
+            .build()
+    }
 }
 
 /// Runs the survey with a progress bar on the terminal.
@@ -279,7 +390,7 @@ pub fn run_with(config: &Config, on_cell: &mut dyn FnMut(f64, usize)) -> Result<
                 bias: mean - mi,
                 sem,
                 max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                cap: cap(bound, b),
+                cap: bound.cap(b),
             });
         }
     }

@@ -204,6 +204,34 @@ pub(crate) fn check_grid(
     Ok(())
 }
 
+/// The sandwich at one (MI, B) cell: mean TNCE ≤ I ≤ mean leave-one-out upper bound, each with
+/// `n_se` standard errors of slack (and 1e-9 for exact values), and TNCE ≤ log B. `lower` and
+/// `upper` are (mean, standard error).
+pub(crate) fn check_sandwich_cell(
+    op: &'static str,
+    mi: f64,
+    batch_size: usize,
+    lower: (f64, f64),
+    upper: (f64, f64),
+    n_se: f64,
+) -> Result<()> {
+    let ok = lower.0 <= mi + n_se * lower.1 + 1e-9
+        && mi <= upper.0 + n_se * upper.1 + 1e-9
+        && lower.0 <= (batch_size as f64).ln() + 1e-9;
+    if ok {
+        return Ok(());
+    }
+    Err(Error::InvalidParameter {
+        op,
+        name: "cell",
+        value: format!(
+            "I = {mi}, B = {batch_size}: TNCE {} ± {}, leave-one-out {} ± {}",
+            lower.0, lower.1, upper.0, upper.1
+        ),
+        reason: "the sandwich TNCE ≤ I ≤ leave-one-out upper bound (TNCE ≤ log B) is broken",
+    })
+}
+
 /// Every (MI, B) pair of a grid, MI-major.
 pub(crate) fn grid(mis: &[f64], batch_sizes: &[usize]) -> Vec<(f64, usize)> {
     mis.iter()
@@ -211,24 +239,18 @@ pub(crate) fn grid(mis: &[f64], batch_sizes: &[usize]) -> Vec<(f64, usize)> {
         .collect()
 }
 
-/// Runs `run` with a progress bar over `cells` cells (drawn only on a terminal).
+/// Runs `run` reporting its progress over `cells` cells ([`crate::progress`]).
 pub(crate) fn with_progress<T>(
     cells: usize,
     what: &str,
     run: impl FnOnce(&mut dyn FnMut(f64, usize)) -> Result<T>,
 ) -> Result<T> {
-    let bar = indicatif::ProgressBar::new(cells as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} cells, {msg} (eta {eta})",
-    ) {
-        bar.set_style(style);
-    }
-    bar.set_prefix(what.to_string());
+    let progress = crate::progress::Progress::new(what, cells as u64, "cells");
     let out = run(&mut |mi, b| {
-        bar.set_message(format!("I = {mi}, B = {b}"));
-        bar.inc(1);
+        progress.set_message(format!("I = {mi}, B = {b}"));
+        progress.inc(1);
     });
-    bar.finish_and_clear();
+    progress.finish();
     out
 }
 

@@ -237,16 +237,10 @@ impl Config {
             seed: self
                 .seed
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                .wrapping_add(fnv(&spec.name())),
+                .wrapping_add(crate::seed::name_hash(&spec.name())),
             ..FitConfig::default()
         }
     }
-}
-
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// One run of the sweep.
@@ -449,6 +443,63 @@ impl Report {
             .build()
     }
 
+    /// The summary as one line per run: `run`, then the mean smoothed estimate at each level
+    /// (`I = 2`, `I = 4`, …; NaN where the run diverged before the level ended).
+    #[cfg(feature = "tables")]
+    pub fn by_run_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        let rows = self.summary();
+        let mut levels: Vec<f64> = Vec::new();
+        for r in &rows {
+            if !levels.contains(&r.true_mi) {
+                levels.push(r.true_mi);
+            }
+        }
+        let mean = |run: &RunResult, level: f64| {
+            rows.iter()
+                .find(|r| {
+                    r.dataset == run.spec.dataset.name()
+                        && r.critic == run.spec.critic.name()
+                        && r.estimator == run.estimator()
+                        && r.true_mi == level
+                })
+                .map_or(f64::NAN, |r| r.mean_estimate)
+        };
+        let mut t =
+            crate::table::TableBuilder::new().str("run", self.runs.iter().map(|r| r.spec.name()));
+        for &level in &levels {
+            t = t.f64(
+                &format!("I = {level}"),
+                self.runs.iter().map(|r| mean(r, level)),
+            );
+        }
+        t.build()
+    }
+
+    /// Checks every run's deterministic cap ([`Bound::cap`]) on every logged step; errors with
+    /// the first run that exceeds its cap.
+    pub fn check_caps(&self) -> Result<()> {
+        for run in &self.runs {
+            let Some(cap) = run.spec.bound.cap(self.config.batch_size) else {
+                continue;
+            };
+            let top = run
+                .history
+                .estimates
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
+            if top > cap + 1e-6 {
+                return Err(Error::InvalidParameter {
+                    op: "staircase::check_caps",
+                    name: "estimate",
+                    value: format!("{top} in {}", run.spec.name()),
+                    reason: "a logged value exceeds its bound's deterministic cap",
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Every logged step as a long table: `step, dataset, critic, estimator, true_mi, estimate,
     /// smoothed` (EMA with the config's span, 200 in the paper).
     #[cfg(feature = "tables")]
@@ -560,9 +611,7 @@ fn store(config: &Config, key: RunKey, result: &RunResult) -> Result<()> {
         result: result.clone(),
     })
     .map_err(|e| io(&e))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, json).map_err(|e| io(&e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io(&e))
+    crate::io::write_atomic(&path, |tmp| std::fs::write(tmp, json).map_err(|e| io(&e)))
 }
 
 /// The runs of `config` already stored in its `runs_dir` (with matching settings), without
@@ -581,19 +630,14 @@ pub fn stored(config: &Config) -> Result<Report> {
     })
 }
 
-/// Runs the sweep with a progress bar (steps over all runs) on the terminal.
+/// Runs the sweep, reporting steps over all runs ([`crate::progress`]).
 pub fn run(config: &Config, device: &Device) -> Result<Report> {
     let total = (config.runs().len() * config.steps) as u64;
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "fig2 [{elapsed_precise}] {wide_bar} {pos}/{len} steps, {msg} (eta {eta})",
-    ) {
-        bar.set_style(style);
-    }
-    let report = run_with(config, device, &|n| bar.inc(n), &mut |spec| {
-        bar.set_message(format!("finished {}", spec.name()))
+    let progress = crate::progress::Progress::new("fig2", total, "steps");
+    let report = run_with(config, device, &|n| progress.inc(n), &mut |spec| {
+        progress.set_message(format!("finished {}", spec.name()))
     });
-    bar.finish_and_clear();
+    progress.finish();
     report
 }
 

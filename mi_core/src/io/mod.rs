@@ -9,6 +9,18 @@ pub use npy::{read_npy, write_npy};
 use crate::error::{Error, Result};
 use std::path::Path;
 
+/// Writes `path` all or nothing: `write` fills `path` with the extension `.tmp` beside it, which
+/// is then renamed over `path` (a rename within one folder is atomic), so a reader — or a resumed
+/// run after a crash — never sees a half-written file.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    write(&tmp)?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        detail: format!("cannot move {} into place: {e}", tmp.display()),
+    })
+}
+
 /// Writes a text file (a CSV table, a JSON report), creating its parent folders.
 pub fn write_text(path: impl AsRef<Path>, text: &str) -> Result<()> {
     let path = path.as_ref();

@@ -18,20 +18,6 @@ fn critic_colors(c: CriticKind) -> (&'static str, &'static str) {
     }
 }
 
-/// The deterministic ceiling of an estimator at batch size B, if it has one: log B for
-/// InfoNCE/TNCE, 1 + log(B/α) for I_α (the reference's dashed line).
-fn cap(estimator: &str, b: usize) -> Option<f64> {
-    let lb = (b as f64).ln();
-    match estimator {
-        "infonce" | "tnce" => Some(lb),
-        _ => estimator
-            .strip_prefix("alpha_")
-            .and_then(|a| a.parse::<f64>().ok())
-            .filter(|a| *a > 0.0)
-            .map(|a| 1.0 + lb - a.ln()),
-    }
-}
-
 /// Every `stride`-th point (and the last), so a trace holds about `max` points.
 fn thin(xs: &[f64], max: usize) -> (Vec<f64>, Vec<f64>) {
     let stride = xs.len().div_ceil(max.max(1)).max(1);
@@ -90,7 +76,7 @@ pub fn fig2_panels(report: &Report, panels: &[(DatasetKind, String)], title: &st
                     .y_axis(&yr),
             );
         }
-        if let Some(c) = cap(estimator, cfg.batch_size) {
+        if let Some(c) = runs.iter().find_map(|r| r.spec.bound.cap(cfg.batch_size)) {
             plot.add_trace(
                 Scatter::new(vec![0.0, cfg.steps as f64], vec![c, c])
                     .name("cap")

@@ -3,7 +3,7 @@
 
 use super::{axis_refs, grid_layout, series, spread, with_axes, PALETTE};
 use crate::bounds::Bound;
-use crate::experiments::bound_survey::{cap, Report, Row};
+use crate::experiments::bound_survey::{Report, Row};
 use plotly::color::NamedColor;
 use plotly::common::{DashType, ErrorData, ErrorType, Font, Line, Mode, Title};
 use plotly::layout::{Axis, AxisType, Legend};
@@ -87,7 +87,7 @@ pub fn survey_vs_mi(report: &Report) -> Plot {
             plot.add_trace(
                 series(xs, ys, &name, e, k).error_y(ErrorData::new(ErrorType::Data).array(err)),
             );
-            if let Some(c) = cap(bound, b) {
+            if let Some(c) = bound.cap(b) {
                 let is_nce = matches!(bound, Bound::InfoNce | Bound::Tnce);
                 if is_nce && capped_infonce {
                     continue;

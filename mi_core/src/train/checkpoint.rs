@@ -40,12 +40,6 @@ fn io_err(path: &Path, detail: impl std::fmt::Display) -> Error {
     }
 }
 
-fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    write(&tmp)?;
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
-}
-
 fn load_tensors(path: &Path) -> Result<HashMap<String, Tensor>> {
     let meta = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
     if meta.len() == 0 {
@@ -71,7 +65,7 @@ impl Trainer {
                     .collect::<candle_core::Result<_>>()?
             };
         let model_path = dir.join("model.safetensors");
-        write_atomic(&model_path, |p| {
+        crate::io::write_atomic(&model_path, |p| {
             candle_core::safetensors::save(&params.into_iter().collect(), p)
                 .map_err(|e| io_err(p, e))
         })?;
@@ -80,7 +74,7 @@ impl Trainer {
             None => HashMap::new(),
         };
         let opt_path = dir.join("optimizer.safetensors");
-        write_atomic(&opt_path, |p| {
+        crate::io::write_atomic(&opt_path, |p| {
             candle_core::safetensors::save(&opt, p).map_err(|e| io_err(p, e))
         })?;
         let state = State {
@@ -95,7 +89,7 @@ impl Trainer {
         };
         let json = serde_json::to_string(&state).map_err(|e| io_err(dir, e))?;
         let cfg_path = dir.join("config.json");
-        write_atomic(&cfg_path, |p| {
+        crate::io::write_atomic(&cfg_path, |p| {
             std::fs::write(p, json).map_err(|e| io_err(p, e))
         })
     }

@@ -500,8 +500,8 @@ fn check_stream(stream: &dyn Stream, model: &ModelConfig) -> Result<()> {
     Ok(())
 }
 
-/// Trains a fresh model for `config.steps` steps with a progress bar on the terminal (hidden
-/// elsewhere), and returns the trainer (its history, model and state).
+/// Trains a fresh model for `config.steps` steps, reporting progress ([`crate::progress`]), and
+/// returns the trainer (its history, model and state).
 pub fn fit(
     model: &ModelConfig,
     bound: Bound,
@@ -510,22 +510,20 @@ pub fn fit(
     device: &Device,
 ) -> Result<Trainer> {
     let mut trainer = Trainer::new(model, bound, config, device)?;
-    let bar = indicatif::ProgressBar::new(config.steps as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} steps, {msg} (eta {eta})",
-    ) {
-        bar.set_style(style);
-    }
-    bar.set_prefix(format!("{} {}", model.critic.name(), bound.name()));
+    let progress = crate::progress::Progress::new(
+        format!("{} {}", model.critic.name(), bound.name()),
+        config.steps as u64,
+        "steps",
+    );
     trainer.run(stream, config.steps, &mut |log| {
         if log.step % 50 == 0 {
-            bar.set_message(format!(
+            progress.set_message(format!(
                 "I = {:.1}, estimate {:.3}",
                 log.true_mi, log.estimate
             ));
         }
-        bar.inc(1);
+        progress.inc(1);
     })?;
-    bar.finish_and_clear();
+    progress.finish();
     Ok(trainer)
 }
