@@ -29,26 +29,28 @@ test-slow:
 setup:
     bash notebooks/tools/setup.sh
 
-# Execute every notebook headlessly and write figures (HTML, PNG), tables (CSV) and the executed
-# notebooks as HTML: profile `quick` (minutes on a CPU) -> figures/quick/, `paper` -> figures/.
+# Writes figures (HTML, PNG), tables (CSV) and the executed notebooks as HTML:
+# profile `quick` (minutes on a CPU) -> figures/quick/, `paper` -> figures/.
+# (`just --list` shows only the last comment line of a recipe: keep the summary there.)
+# Execute every notebook headlessly and write its figures and tables (quick -> figures/quick/).
 render profile="quick" *notebooks: setup
     {{python}} notebooks/tools/render.py --profile {{profile}} {{notebooks}}
 
 # JupyterLab on notebooks/ with the Rust kernel (quick profile unless MI_PROFILE says otherwise).
 lab: setup
-    MI_PROFILE="${MI_PROFILE:-quick}" .venv/bin/jupyter lab --notebook-dir notebooks
+    MI_PROFILE="${MI_PROFILE:-quick}" .venv/bin/jupyter lab --notebook-dir notebooks $([ "$(id -u)" = 0 ] && echo --allow-root)
 
-# The notebook smoke: the notebooks' conventions (clean, one shared :dep line), then 01_bounds
-# executed by the real kernel (quick profile, into target/notebook-smoke), then the browser test
-# on every page it wrote.
+# The notebooks' conventions (clean, one shared :dep line), then 01_bounds executed by the real
+# kernel (quick profile, into target/notebook-smoke), then the browser test on every page it wrote.
+# Notebook smoke: lint the notebooks, execute 01_bounds with the real kernel, browser-test its pages.
 notebook-smoke: setup
     {{python}} notebooks/tools/lint.py
     rm -rf target/notebook-smoke
     {{python}} notebooks/tools/render.py --profile quick --out target/notebook-smoke notebooks/01_bounds.ipynb
     just browser-test target/notebook-smoke
 
-# Open each HTML figure (and exported notebook) under DIR offline in headless Chromium: no console
-# errors, and every figure draws its traces.
+# Each page is opened offline in headless Chromium: no console errors, every figure draws its traces.
+# Browser test: open every HTML figure and exported notebook under DIR in headless Chromium.
 browser-test dir="figures":
     {{python}} notebooks/tools/browser.py check $(ls {{dir}}/*.html)
     if ls {{dir}}/notebooks/*.html >/dev/null 2>&1; then {{python}} notebooks/tools/browser.py check --allow-no-figure {{dir}}/notebooks/*.html; fi

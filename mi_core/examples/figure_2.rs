@@ -19,6 +19,7 @@ use candle_core::Device;
 use mi_core::bounds::Bound;
 use mi_core::experiments::staircase::{self, Config};
 use mi_core::io::figure::{write_html, write_html_page};
+use mi_core::plot::{fig2_pages, fig2_paper};
 use mi_core::train::{CriticKind, DatasetKind};
 use std::path::PathBuf;
 
@@ -108,8 +109,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let report = staircase::stored(&full)?;
     std::fs::create_dir_all(&out)?;
     mi_core::io::write_text(out.join("fig2_summary.csv"), &report.summary_csv())?;
-    write_html(&report.plot(), out.join("fig2_staircase.html"))?;
-    let pages = report.plot_all();
+    write_html(&fig2_paper(&report), out.join("fig2_staircase.html"))?;
+    let pages = fig2_pages(&report);
     write_html_page(
         &pages.iter().collect::<Vec<_>>(),
         out.join("fig2_staircase_all.html"),

@@ -387,10 +387,10 @@ fn staircase_sweep_end_to_end() -> R {
     }
     #[cfg(feature = "plots")]
     {
-        let json = report.plot().to_json();
+        let json = mi_core::plot::fig2_paper(&report).to_json();
         assert!(json.contains("true MI") && json.contains("concat") && json.contains("cap"));
         // 10 estimators per dataset: two pages of at most 8 panels each.
-        assert_eq!(report.plot_all().len(), 4);
+        assert_eq!(mi_core::plot::fig2_pages(&report).len(), 4);
     }
     #[cfg(feature = "tables")]
     {

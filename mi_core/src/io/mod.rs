@@ -3,8 +3,10 @@
 #[cfg(feature = "plots")]
 pub mod figure;
 pub mod npy;
+mod run_store;
 
 pub use npy::{read_npy, write_npy};
+pub use run_store::RunStore;
 
 use crate::error::{Error, Result};
 use std::path::Path;

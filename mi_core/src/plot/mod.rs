@@ -8,7 +8,7 @@ mod survey;
 pub use optimal_critic::{
     fig3_bias_variance, fig4_best_alpha, fig4_gradient_mse, Fig3Metric, Panels,
 };
-pub use staircase::{fig2_pages, fig2_panels, fig2_staircase};
+pub use staircase::{fig2_pages, fig2_panels, fig2_paper, fig2_staircase};
 pub use survey::{survey_sandwich, survey_vs_mi};
 
 use plotly::common::{Line, Marker, Mode, Title};

@@ -1,7 +1,7 @@
 //! Figure 2: estimates of critics trained while the true MI climbs a staircase.
 
 use super::{axis_refs, grid_layout, with_axes, MAX_PANELS};
-use crate::experiments::staircase::{Report, RunResult};
+use crate::experiments::staircase::{Report, RunResult, PAPER_PANELS};
 use crate::train::{CriticKind, DatasetKind};
 use plotly::color::NamedColor;
 use plotly::common::{DashType, Line, LineShape, Mode, Title};
@@ -133,7 +133,13 @@ pub fn fig2_panels(report: &Report, panels: &[(DatasetKind, String)], title: &st
     plot
 }
 
-/// The paper's Figure 2: one row per dataset, one panel per estimator of `estimators`.
+/// The paper's Figure 2: one row per dataset, panels NWJ, JS, InfoNCE and α = 0.01
+/// ([`PAPER_PANELS`]) where they were run.
+pub fn fig2_paper(report: &Report) -> Plot {
+    fig2_staircase(report, &PAPER_PANELS)
+}
+
+/// Figure 2's layout for any estimators: one row per dataset, one panel per estimator.
 pub fn fig2_staircase(report: &Report, estimators: &[&str]) -> Plot {
     let panels: Vec<(DatasetKind, String)> = report
         .config
