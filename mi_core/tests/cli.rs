@@ -27,6 +27,23 @@ fn mi(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs `mi` expecting exit code 1, `needle` in one clean stderr line, nothing on stdout.
+fn fail(args: &[&str], needle: &str) {
+    let (code, out, err) = mi(args);
+    assert_eq!(code, 1, "args {args:?}: stdout {out} stderr {err}");
+    assert!(err.contains(needle), "args {args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.is_empty(), "args {args:?}: stdout {out}");
+}
+
+/// The golden matrix of the reference cases written as `NAME.npy`; its path.
+fn golden_file(name: &str) -> String {
+    let (s, _) = golden();
+    let p = tmp(name);
+    write_npy(&s, &p).expect("w");
+    p.to_str().expect("p").to_string()
+}
+
 fn golden() -> (Tensor, Tensor) {
     let (_, cases) = common::cases();
     (
@@ -171,16 +188,7 @@ fn baseline_defaults_to_zeros_and_table_prints() {
 
 #[test]
 fn bad_input_fails_cleanly() {
-    let (s, _) = golden();
-    let sp = tmp("s_ok.npy");
-    write_npy(&s, &sp).expect("w");
-    let sp = sp.to_str().expect("p").to_string();
-    let fail = |args: &[&str], needle: &str| {
-        let (code, out, err) = mi(args);
-        assert_eq!(code, 1, "args {args:?}: stdout {out} stderr {err}");
-        assert!(err.contains(needle), "args {args:?}: {err}");
-        assert!(!err.contains("panicked"), "{err}");
-    };
+    let sp = golden_file("s_ok.npy");
     fail(
         &["bounds", "--scores", &sp, "--alpha", "1.5"],
         "α must lie in [0, 1]",
@@ -316,15 +324,7 @@ fn one_bound_with_a_given_or_recommended_alpha() {
 #[test]
 fn cli_papercuts_get_clear_messages() {
     let (s, _) = golden();
-    let sp = tmp("s_papercuts.npy");
-    write_npy(&s, &sp).expect("w");
-    let sp = sp.to_str().expect("p").to_string();
-    let fail = |args: &[&str], needle: &str| {
-        let (code, out, err) = mi(args);
-        assert_eq!(code, 1, "args {args:?}: stdout {out} stderr {err}");
-        assert!(err.contains(needle), "args {args:?}: {err}");
-        assert!(out.is_empty(), "args {args:?}: stdout {out}");
-    };
+    let sp = golden_file("s_papercuts.npy");
     fail(
         &["bounds", "--scores", &sp, "--bound", "rate"],
         "log q(y_i)",

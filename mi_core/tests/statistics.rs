@@ -21,9 +21,14 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
-#[test]
-fn optimal_critic_statistics_on_the_gaussian() {
-    let (reps, b, d, mi) = (1000, 64, 20, 2.0);
+/// `reps` batches of B pairs from the d-dimensional Gaussian with MI `mi` (seed 20190609):
+/// the distribution and x, y as `[reps, B, d]`.
+fn gaussian_batches(
+    reps: usize,
+    b: usize,
+    d: usize,
+    mi: f64,
+) -> (CorrelatedGaussian, Tensor, Tensor) {
     let gauss = CorrelatedGaussian::from_mi(d, mi).expect("gaussian");
     assert!((gauss.mutual_information() - mi).abs() < 1e-12);
     let mut rng = ChaCha8Rng::seed_from_u64(20190609);
@@ -32,6 +37,13 @@ fn optimal_critic_statistics_on_the_gaussian() {
         .expect("sample");
     let x = batch.x.reshape((reps, b, d)).expect("x");
     let y = batch.y.reshape((reps, b, d)).expect("y");
+    (gauss, x, y)
+}
+
+#[test]
+fn optimal_critic_statistics_on_the_gaussian() {
+    let (reps, b, d, mi) = (1000, 64, 20, 2.0);
+    let (gauss, x, y) = gaussian_batches(reps, b, d, mi);
     let lp = gauss.log_cond_pairs(&x, &y).expect("Lp"); // [reps, B, B]
     let log_py = gauss.log_marginal(&y).expect("log p(y)"); // [reps, B]
     let r = gauss.log_ratio_pairs(&x, &y).expect("r");
@@ -80,13 +92,7 @@ fn optimal_critic_statistics_on_the_gaussian() {
 #[test]
 fn mine_ema_is_a_lower_bound_at_high_mi() {
     let (reps, b, d, mi) = (5000, 64, 20, 10.0);
-    let gauss = CorrelatedGaussian::from_mi(d, mi).expect("gaussian");
-    let mut rng = ChaCha8Rng::seed_from_u64(20190609);
-    let batch = gauss
-        .sample(reps * b, &mut rng, &Device::Cpu, DType::F64)
-        .expect("sample");
-    let x = batch.x.reshape((reps, b, d)).expect("x");
-    let y = batch.y.reshape((reps, b, d)).expect("y");
+    let (gauss, x, y) = gaussian_batches(reps, b, d, mi);
     let r = gauss.log_ratio_pairs(&x, &y).expect("r"); // [reps, B, B]
     let mut ema = MineEma::new(0.99).expect("ema");
     let values: Vec<f64> = (0..reps)
