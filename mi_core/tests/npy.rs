@@ -47,7 +47,27 @@ fn round_trips_f32_and_f64() {
             .and_then(|t| t.to_vec1::<f64>())
             .expect("b");
         assert_eq!(a, b);
+        // A transposed (non-contiguous) view is written in its logical order.
+        let tp = tmp(&format!("rt_t_{dtype:?}.npy"));
+        write_npy(&t.t().expect("t"), &tp).expect("write");
+        let back_t = read_npy(&tp).expect("read");
+        assert_eq!(back_t.dims(), &[3, 2]);
+        assert_eq!(
+            back_t
+                .to_dtype(DType::F64)
+                .and_then(|t| t.to_vec2::<f64>())
+                .expect("v"),
+            t.t()
+                .and_then(|t| t.to_dtype(DType::F64))
+                .and_then(|t| t.to_vec2::<f64>())
+                .expect("w")
+        );
     }
+    let ints = Tensor::new(&[1u32, 2], &Device::Cpu).expect("u32");
+    let e = write_npy(&ints, tmp("ints_out.npy"))
+        .expect_err("u32")
+        .to_string();
+    assert!(e.contains("write_npy") && e.contains("U32"), "{e}");
 }
 
 #[test]

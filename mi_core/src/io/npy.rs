@@ -1,4 +1,4 @@
-//! A strict reader (and writer) for NumPy `.npy` files holding f32 or f64 arrays.
+//! A strict reader for NumPy `.npy` files holding f32 or f64 arrays (and a writer over Candle's).
 //!
 //! Scores saved by any framework (`np.save("scores.npy", s)`) load as a tensor on the CPU.
 //!
@@ -237,54 +237,20 @@ fn parse_shape(header: &str) -> std::result::Result<Vec<usize>, String> {
         .collect()
 }
 
-/// Writes an f32 or f64 tensor as a little-endian, C-order `.npy` file (format version 1.0).
+/// Writes an f32 or f64 tensor as a little-endian, C-order `.npy` file (Candle's writer, format
+/// version 1.0), refusing other dtypes, which [`read_npy`] would not read back.
 pub fn write_npy(tensor: &Tensor, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let t = tensor.to_device(&Device::Cpu)?.flatten_all()?;
-    let (descr, data): (&str, Vec<u8>) = match t.dtype() {
-        DType::F32 => (
-            "<f4",
-            t.to_vec1::<f32>()?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
-        DType::F64 => (
-            "<f8",
-            t.to_vec1::<f64>()?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
-        other => {
-            return Err(Error::DType {
-                op: "write_npy",
-                input: "tensor",
-                dtype: other,
-            })
-        }
-    };
-    let dims = tensor.dims();
-    let shape = match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!(
-            "({})",
-            dims.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    // Pad so that magic + version + length + header is a multiple of 64, ending in '\n'.
-    let total = MAGIC.len() + 2 + 2 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - total % 64) % 64));
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + data.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[1, 0]);
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(&data);
-    std::fs::write(path, out).map_err(|e| bad(path, format!("cannot write: {e}")))
+    if !matches!(tensor.dtype(), DType::F32 | DType::F64) {
+        return Err(Error::DType {
+            op: "write_npy",
+            input: "tensor",
+            dtype: tensor.dtype(),
+        });
+    }
+    tensor
+        .to_device(&Device::Cpu)
+        .and_then(|t| t.contiguous())
+        .and_then(|t| t.write_npy(path))
+        .map_err(|e| bad(path, format!("cannot write: {e}")))
 }
