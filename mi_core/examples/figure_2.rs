@@ -108,14 +108,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let report = staircase::stored(&full)?;
     std::fs::create_dir_all(&out)?;
-    mi_core::io::write_text(out.join("fig2_summary.csv"), &report.summary_csv())?;
+    let summary = report.summary_csv()?;
+    mi_core::io::write_text(out.join("fig2_summary.csv"), &summary)?;
     write_html(&fig2_paper(&report), out.join("fig2_staircase.html"))?;
     let pages = fig2_pages(&report);
     write_html_page(
         &pages.iter().collect::<Vec<_>>(),
         out.join("fig2_staircase_all.html"),
     )?;
-    println!("{}", report.summary_csv());
+    println!("{summary}");
     eprintln!(
         "figure_2: {} of {} runs of the paper grid written to {}",
         report.runs.len(),

@@ -64,7 +64,7 @@ fn main() -> mi_core::Result<()> {
             cfg.replicates,
             report.elapsed_s
         );
-        write("fig3_bias_variance.csv", report.to_csv())?;
+        write("fig3_bias_variance.csv", report.to_csv()?)?;
         let figs = [
             fig3_bias_variance(&report, Fig3Metric::Bias, Panels::PerBatchSize),
             fig3_bias_variance(&report, Fig3Metric::Variance, Panels::PerBatchSize),
@@ -86,8 +86,8 @@ fn main() -> mi_core::Result<()> {
             cfg.replicates,
             report.elapsed_s
         );
-        write("fig4_gradient_mse.csv", report.to_csv())?;
-        write("fig4_best_alpha.csv", report.best_alpha_csv())?;
+        write("fig4_gradient_mse.csv", report.to_csv()?)?;
+        write("fig4_best_alpha.csv", report.best_alpha_csv()?)?;
         write_html(
             &fig4_gradient_mse(&report),
             out.join("fig4_gradient_mse.html"),

@@ -341,10 +341,17 @@ mod tests {
         Ok(())
     }
 
-    /// Fills every parameter (biases too) with fixed, distinct, signed values.
+    /// Fills every parameter (biases too) with fixed, distinct, signed values (in name order:
+    /// the VarMap's own order changes from run to run).
     fn fill(vm: &VarMap) -> crate::Result<()> {
-        let vars = vm.all_vars();
-        for (k, var) in vars.iter().enumerate() {
+        let data = vm
+            .data()
+            .lock()
+            .map_err(|_| candle_core::Error::msg("poisoned"))?;
+        let mut names: Vec<&String> = data.keys().collect();
+        names.sort();
+        for (k, name) in names.into_iter().enumerate() {
+            let var = &data[name];
             let n = var.elem_count();
             let v: Vec<f64> = (0..n)
                 .map(|i| (0.7 * (i + 13 * k) as f64 + 0.3).sin() * 0.6)

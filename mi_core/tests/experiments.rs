@@ -63,7 +63,7 @@ fn figure_3_claims_hold_with_optimal_critics() {
     // mse = bias² + variance; the table has the promised columns.
     let r = report.row("alpha_0.5", 4.0, 64).expect("row");
     assert!((r.mse - (r.bias * r.bias + r.variance)).abs() < 1e-12);
-    let csv = report.to_csv();
+    let csv = report.to_csv().expect("csv");
     assert!(csv.starts_with("estimator,mi,batch_size,mean,bias,variance,mse,sem\n"));
     assert_eq!(csv.lines().count(), 1 + report.rows.len());
 }
@@ -177,12 +177,13 @@ fn figure_4_gradients_and_the_best_alpha_map() {
         "best α at I=8, B=128: {}",
         at(8.0, 128)
     );
-    let csv = report.best_alpha_csv();
+    let csv = report.best_alpha_csv().expect("csv");
     assert!(csv.starts_with("mi,batch_size,best_alpha,best_grad_mse\n"));
     assert!(report
         .to_csv()
+        .expect("csv")
         .starts_with("estimator,alpha,mi,batch_size,grad_mse\n"));
-    assert_eq!(report.to_csv().lines().count(), 1 + 4 * 13);
+    assert_eq!(report.to_csv().expect("csv").lines().count(), 1 + 4 * 13);
 }
 
 #[test]
@@ -194,8 +195,8 @@ fn reports_read_back_from_their_csv() {
         ..Default::default()
     };
     let r3 = bias_variance::run(&cfg3).expect("fig3");
-    let back = bias_variance::Report::from_csv(&r3.to_csv(), 20).expect("read back");
-    assert_eq!(back.to_csv(), r3.to_csv());
+    let back = bias_variance::Report::from_csv(&r3.to_csv().expect("csv"), 20).expect("read back");
+    assert_eq!(back.to_csv().expect("csv"), r3.to_csv().expect("csv"));
     assert_eq!(back.config.alphas, cfg3.alphas);
     assert_eq!(back.config.batch_sizes, cfg3.batch_sizes);
     let cfg4 = gradient_accuracy::Config {
@@ -205,13 +206,17 @@ fn reports_read_back_from_their_csv() {
         ..Default::default()
     };
     let r4 = gradient_accuracy::run(&cfg4).expect("fig4");
-    let back = gradient_accuracy::Report::from_csv(&r4.to_csv(), 10).expect("read back");
-    assert_eq!(back.to_csv(), r4.to_csv());
-    assert_eq!(back.best_alpha_csv(), r4.best_alpha_csv());
+    let back =
+        gradient_accuracy::Report::from_csv(&r4.to_csv().expect("csv"), 10).expect("read back");
+    assert_eq!(back.to_csv().expect("csv"), r4.to_csv().expect("csv"));
+    assert_eq!(
+        back.best_alpha_csv().expect("csv"),
+        r4.best_alpha_csv().expect("csv")
+    );
     // Broken tables are errors, not panics.
     assert!(bias_variance::Report::from_csv("", 20).is_err());
     assert!(bias_variance::Report::from_csv("estimator,mi\nnwj,1,2\n", 20).is_err());
-    let bad = r3.to_csv().replacen(",0,4,", ",zero,4,", 1);
+    let bad = r3.to_csv().expect("csv").replacen(",0,4,", ",zero,4,", 1);
     let e = bias_variance::Report::from_csv(&bad, 20)
         .err()
         .map(|e| e.to_string());
@@ -245,4 +250,20 @@ fn best_alpha_map_matches_the_committed_figure_4_table() {
         seen += 1;
     }
     assert_eq!(seen, BEST_ALPHA_MIS.len() * BEST_ALPHA_BATCH_SIZES.len());
+}
+
+/// The committed Figure 3 and 4 tables read back and write out byte for byte: the CSV writer
+/// (the `csv` crate) formats exactly what the sessions that made them wrote.
+#[test]
+fn committed_tables_round_trip_byte_for_byte() {
+    let fig3 = include_str!("../../figures/fig3_bias_variance.csv");
+    let r3 = bias_variance::Report::from_csv(fig3, 2000).expect("fig3");
+    assert_eq!(r3.to_csv().expect("csv"), fig3);
+    let fig4 = include_str!("../../figures/fig4_gradient_mse.csv");
+    let r4 = gradient_accuracy::Report::from_csv(fig4, 200).expect("fig4");
+    assert_eq!(r4.to_csv().expect("csv"), fig4);
+    assert_eq!(
+        r4.best_alpha_csv().expect("csv"),
+        include_str!("../../figures/fig4_best_alpha.csv")
+    );
 }

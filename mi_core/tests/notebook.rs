@@ -74,7 +74,7 @@ fn output_writes_figures_and_tables() {
         assert!(len > 100, "{f}: {len} bytes");
     }
     let csv = std::fs::read_to_string(dir.join("survey.csv")).expect("csv");
-    assert_eq!(csv, report.to_csv());
+    assert_eq!(csv, report.to_csv().expect("csv"));
     assert_eq!(table.frame().height(), report.rows.len());
     // the figure's HTML draws with window.Plotly and escapes "</" inside the JSON
     let html = fig.to_html();
@@ -104,7 +104,10 @@ fn figure_3_4_tables_match_their_csv() {
         ..Default::default()
     })
     .expect("fig3");
-    assert_eq!(to_csv(&fig3.to_dataframe().expect("df3")), fig3.to_csv());
+    assert_eq!(
+        to_csv(&fig3.to_dataframe().expect("df3")),
+        fig3.to_csv().expect("csv")
+    );
     let fig4 = gradient_accuracy::run(&gradient_accuracy::Config {
         mis: vec![1.0],
         batch_sizes: vec![8],
@@ -114,7 +117,10 @@ fn figure_3_4_tables_match_their_csv() {
     .expect("fig4");
     assert_eq!(
         to_csv(&fig4.best_alpha_dataframe().expect("best")),
-        fig4.best_alpha_csv()
+        fig4.best_alpha_csv().expect("csv")
     );
-    assert_eq!(to_csv(&fig4.to_dataframe().expect("df4")), fig4.to_csv());
+    assert_eq!(
+        to_csv(&fig4.to_dataframe().expect("df4")),
+        fig4.to_csv().expect("csv")
+    );
 }

@@ -68,7 +68,7 @@ fn the_survey_agrees_with_the_theory() {
     let near = |n: &str| report.row(n, 8.0, 64).expect(n).bias.abs();
     assert!(near("alpha_0.01") < near("alpha_0.99"));
     // CSV: header plus one line per row.
-    let csv = report.to_csv();
+    let csv = report.to_csv().expect("csv");
     assert!(csv.starts_with("bound,kind,mi,batch_size,mean,bias,sem,max,cap\n"));
     assert_eq!(csv.lines().count(), report.rows.len() + 1);
 }

@@ -375,7 +375,7 @@ fn staircase_sweep_end_to_end() -> R {
     assert_eq!(summary.len(), 38 * 5);
     let levels: Vec<f64> = summary.iter().take(5).map(|r| r.true_mi).collect();
     assert_eq!(levels, vec![2.0, 4.0, 6.0, 8.0, 10.0]);
-    let csv = report.summary_csv();
+    let csv = report.summary_csv().expect("csv");
     assert!(csv.starts_with("dataset,critic,estimator,true_mi,mean_estimate,bias,variance\n"));
     assert!(csv.contains("\ngaussian,concat,alpha_0.01,2,"));
     // InfoNCE can never pass log B, so neither can its smoothed mean.

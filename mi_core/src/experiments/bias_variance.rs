@@ -12,12 +12,12 @@
 //! so memory stays bounded), not a loop over replicates.
 
 use super::{
-    check_grid, csv, csv_column, csv_strings, distinct_sorted, gaussian_chunks, grid, mean_var_sem,
-    num, parse_csv, run_cells, with_progress,
+    check_grid, distinct_sorted, gaussian_chunks, grid, mean_var_sem, run_cells, with_progress,
 };
 use crate::bounds::{interpolated_many, loo_upper, tnce, Alpha};
 use crate::data::CorrelatedGaussian;
 use crate::error::Result;
+use crate::io::{csv_column, csv_strings, num, parse_csv, write_csv};
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -214,8 +214,8 @@ impl Report {
     }
 
     /// `estimator, mi, batch_size, mean, bias, variance, mse, sem` (figures/fig3_bias_variance.csv).
-    pub fn to_csv(&self) -> String {
-        csv(
+    pub fn to_csv(&self) -> Result<String> {
+        write_csv(
             &[
                 "estimator",
                 "mi",

@@ -17,10 +17,11 @@
 //! has one (log B for InfoNCE/TNCE, 1 + log((B − 1)/α) for I_α), so "never above the cap" is a
 //! column to read, not a claim.
 
-use super::{check_grid, csv, gaussian_chunks, grid, mean_var_sem, num, run_cells, with_progress};
+use super::{check_grid, gaussian_chunks, grid, mean_var_sem, run_cells, with_progress};
 use crate::bounds::{Alpha, Bound, BoundKind, JS_EVAL_SHIFT};
 use crate::data::CorrelatedGaussian;
 use crate::error::{Error, Result};
+use crate::io::{num, write_csv};
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -161,8 +162,8 @@ impl Report {
     }
 
     /// `bound, kind, mi, batch_size, mean, bias, sem, max, cap` (cap empty where none).
-    pub fn to_csv(&self) -> String {
-        csv(
+    pub fn to_csv(&self) -> Result<String> {
+        write_csv(
             &[
                 "bound",
                 "kind",

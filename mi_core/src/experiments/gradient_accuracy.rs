@@ -13,14 +13,12 @@
 //! Replicates are batched: ρ is a `[R, 1, d]` variable (one copy per replicate, all equal), so
 //! one backward pass through the sum of the R values gives every replicate's own gradient.
 
-use super::{
-    cell_rng, check_grid, chunk_len, csv, csv_column, csv_strings, distinct_sorted, grid, num,
-    parse_csv, run_cells, with_progress,
-};
+use super::{cell_rng, check_grid, chunk_len, distinct_sorted, grid, run_cells, with_progress};
 use crate::bounds::{interpolated_many, tnce, Alpha};
 use crate::data::mi_to_rho;
 use crate::density::{diag_gaussian_log_prob_pairs, std_normal_log_prob};
 use crate::error::{Error, Result};
+use crate::io::{csv_column, csv_strings, num, parse_csv, write_csv};
 use candle_core::{DType, Device, Tensor, Var};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -228,8 +226,8 @@ impl Report {
     }
 
     /// `estimator, alpha, mi, batch_size, grad_mse` (figures/fig4_gradient_mse.csv).
-    pub fn to_csv(&self) -> String {
-        csv(
+    pub fn to_csv(&self) -> Result<String> {
+        write_csv(
             &["estimator", "alpha", "mi", "batch_size", "grad_mse"],
             self.rows.iter().map(|r| {
                 vec![
@@ -270,8 +268,8 @@ impl Report {
     }
 
     /// `mi, batch_size, best_alpha, best_grad_mse` (figures/fig4_best_alpha.csv).
-    pub fn best_alpha_csv(&self) -> String {
-        csv(
+    pub fn best_alpha_csv(&self) -> Result<String> {
+        write_csv(
             &["mi", "batch_size", "best_alpha", "best_grad_mse"],
             self.best_alpha().into_iter().map(|b| {
                 vec![

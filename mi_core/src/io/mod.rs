@@ -1,10 +1,12 @@
 //! File input and output. Everything that touches the file system lives here.
 
+mod csv_table;
 #[cfg(feature = "plots")]
 pub mod figure;
 pub mod npy;
 mod run_store;
 
+pub(crate) use csv_table::{csv_column, csv_strings, num, parse_csv, write_csv};
 pub use npy::{read_npy, write_npy};
 pub use run_store::RunStore;
 

@@ -3,7 +3,7 @@
 
 use super::{Config, RunSpec};
 use crate::error::{Error, Result};
-use crate::experiments::{csv, num};
+use crate::io::{num, write_csv};
 use crate::train::{CriticKind, DatasetKind, History};
 use serde::{Deserialize, Serialize};
 
@@ -144,8 +144,8 @@ impl Report {
 
     /// `dataset, critic, estimator, true_mi, mean_estimate, bias, variance`
     /// (`figures/fig2_summary.csv`; NaN as an empty field).
-    pub fn summary_csv(&self) -> String {
-        csv(
+    pub fn summary_csv(&self) -> Result<String> {
+        write_csv(
             &[
                 "dataset",
                 "critic",
