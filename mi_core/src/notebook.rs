@@ -88,8 +88,6 @@ impl Output {
     /// The profile from `MI_PROFILE`; the folder from `MI_FIGURES_DIR`, else `figures/` (paper)
     /// or `figures/quick/` (quick). Creates the folder.
     pub fn from_env() -> Result<Self> {
-        // Inside the kernel stderr is not a terminal: long loops report as lines on stdout.
-        crate::progress::set_mode(crate::progress::ProgressMode::Lines);
         let profile = Profile::from_env()?;
         let dir = match std::env::var_os("MI_FIGURES_DIR") {
             Some(d) if !d.is_empty() => PathBuf::from(d),

@@ -6,10 +6,11 @@
 //! [`Progress`]. Where it draws is decided once per process:
 //!
 //! * `MI_PROGRESS=bar|lines|off` in the environment wins;
-//! * otherwise [`set_mode`] (the notebooks' `notebook::Output::from_env` selects
-//!   [`ProgressMode::Lines`]);
-//! * otherwise ([`ProgressMode::Auto`]) a bar when stderr is a terminal, nothing when it is not
-//!   (pipes, CI logs, tests), so stdout stays clean for machine-readable output.
+//! * otherwise [`set_mode`], if called in this binary;
+//! * otherwise ([`ProgressMode::Auto`]) a bar when stderr is a terminal; lines inside the evcxr
+//!   kernel (its runtime process has `EVCXR_IS_RUNTIME` set — a static such as [`set_mode`]'s
+//!   does not carry from one notebook cell to the next, each cell being its own library); nothing
+//!   elsewhere (pipes, CI logs, tests), so stdout stays clean for machine-readable output.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -57,6 +58,7 @@ pub fn mode() -> ProgressMode {
     };
     match chosen {
         ProgressMode::Auto if std::io::stderr().is_terminal() => ProgressMode::Bar,
+        ProgressMode::Auto if std::env::var_os("EVCXR_IS_RUNTIME").is_some() => ProgressMode::Lines,
         ProgressMode::Auto => ProgressMode::Off,
         other => other,
     }
