@@ -90,10 +90,7 @@ impl OneBound {
             (Some(a), Some(src)) => format!("  (α = {a}, {src})"),
             _ => String::new(),
         };
-        let kind = match self.note {
-            Some(_) => format!("{} if S = log p(y|x)", self.kind.name()),
-            None => self.kind.name().to_string(),
-        };
+        let kind = label(self.kind, self.note.is_some());
         format!(
             "{:<24}  {:<24}  {:>16}\n{:<24}  {:<24}  {:>16.10}{alpha}\n",
             "bound", "kind", "value (nats)", self.bound, kind, self.value
@@ -214,11 +211,14 @@ fn known_conditional_note(bound: Bound) -> Option<String> {
 
 /// The kind column of the tables: e.g. `upper if S = log p(y|x)` for the structured bounds.
 fn kind_label(bound: Bound) -> String {
-    let kind = bound.kind().name();
-    if bound.needs_known_conditional() {
-        format!("{kind} if S = log p(y|x)")
+    label(bound.kind(), bound.needs_known_conditional())
+}
+
+fn label(kind: BoundKind, needs_known_conditional: bool) -> String {
+    if needs_known_conditional {
+        format!("{} if S = log p(y|x)", kind.name())
     } else {
-        kind.to_string()
+        kind.name().to_string()
     }
 }
 
