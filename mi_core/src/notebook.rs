@@ -102,10 +102,7 @@ impl Output {
     /// Writes into `dir` (created) under `profile`.
     pub fn new(profile: Profile, dir: impl Into<PathBuf>) -> Result<Self> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
-            path: dir.display().to_string(),
-            detail: format!("cannot create the figures folder: {e}"),
-        })?;
+        crate::io::create_dir(&dir)?;
         Ok(Self { profile, dir })
     }
 

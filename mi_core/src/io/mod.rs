@@ -5,13 +5,23 @@ mod csv_table;
 pub mod figure;
 pub mod npy;
 mod run_store;
+mod tensors;
 
 pub(crate) use csv_table::{csv_column, csv_strings, num, parse_csv, write_csv};
 pub use npy::{read_npy, write_npy};
 pub use run_store::RunStore;
+pub use tensors::{create_dir, read_safetensors, read_text, write_safetensors, write_text_atomic};
 
 use crate::error::{Error, Result};
 use std::path::Path;
+
+/// An I/O error naming the file.
+pub fn io_error(path: &Path, detail: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        detail: detail.to_string(),
+    }
+}
 
 /// Writes `path` all or nothing: `write` fills `path` with the extension `.tmp` beside it, which
 /// is then renamed over `path` (a rename within one folder is atomic), so a reader — or a resumed

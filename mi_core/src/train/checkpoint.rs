@@ -6,13 +6,14 @@
 //! * `config.json` — the format tag, model and fit settings, the bound, the next step, Adam's
 //!   step count, MINE's EMA and the history so far.
 //!
-//! Files are written to temporary names and renamed, so an interrupted save leaves the previous
-//! checkpoint intact. Loading checks every name and shape and reports a missing, empty or corrupt
+//! Files are written through `io` (temporary names, then renamed), so an interrupted save leaves the
+//! previous checkpoint intact. Loading checks every name and shape and reports a missing, empty or corrupt
 //! file with its path.
 
 use super::{Adam, FitConfig, History, Model, ModelConfig, Trainer};
 use crate::bounds::{Bound, Estimator, MineEma};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::io::{self, io_error as io_err};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -33,28 +34,12 @@ struct State {
     history: History,
 }
 
-fn io_err(path: &Path, detail: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        detail: detail.to_string(),
-    }
-}
-
-fn load_tensors(path: &Path) -> Result<HashMap<String, Tensor>> {
-    let meta = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
-    if meta.len() == 0 {
-        return Err(io_err(path, "empty file (an interrupted save?)"));
-    }
-    candle_core::safetensors::load(path, &Device::Cpu)
-        .map_err(|e| io_err(path, format!("not a readable safetensors file: {e}")))
-}
-
 impl Trainer {
     /// Writes the checkpoint into `dir` (created if needed).
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-        let params: Vec<(String, Tensor)> =
+        io::create_dir(dir)?;
+        let params: HashMap<String, Tensor> =
             {
                 let vars =
                     self.model.varmap.data().lock().map_err(|_| {
@@ -65,18 +50,12 @@ impl Trainer {
                     .collect::<candle_core::Result<_>>()?
             };
         let model_path = dir.join("model.safetensors");
-        crate::io::write_atomic(&model_path, |p| {
-            candle_core::safetensors::save(&params.into_iter().collect(), p)
-                .map_err(|e| io_err(p, e))
-        })?;
+        io::write_safetensors(&model_path, &params)?;
         let opt: HashMap<String, Tensor> = match &self.adam {
             Some(a) => a.state_tensors()?.into_iter().collect(),
             None => HashMap::new(),
         };
-        let opt_path = dir.join("optimizer.safetensors");
-        crate::io::write_atomic(&opt_path, |p| {
-            candle_core::safetensors::save(&opt, p).map_err(|e| io_err(p, e))
-        })?;
+        io::write_safetensors(dir.join("optimizer.safetensors"), &opt)?;
         let state = State {
             format: CHECKPOINT_FORMAT.into(),
             model: self.model.config,
@@ -88,10 +67,7 @@ impl Trainer {
             history: self.history.clone(),
         };
         let json = serde_json::to_string(&state).map_err(|e| io_err(dir, e))?;
-        let cfg_path = dir.join("config.json");
-        crate::io::write_atomic(&cfg_path, |p| {
-            std::fs::write(p, json).map_err(|e| io_err(p, e))
-        })
+        io::write_text_atomic(dir.join("config.json"), &json)
     }
 
     /// Reloads a run saved by [`Trainer::save`] onto `device`; continuing it with
@@ -99,12 +75,10 @@ impl Trainer {
     pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let dir = dir.as_ref();
         let cfg_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg_path).map_err(|e| {
-            io_err(
-                &cfg_path,
-                format!("{e} (is this a checkpoint directory written by Trainer::save?)"),
-            )
-        })?;
+        let text = io::read_text(
+            &cfg_path,
+            " (is this a checkpoint directory written by Trainer::save?)",
+        )?;
         let state: State = serde_json::from_str(&text)
             .map_err(|e| io_err(&cfg_path, format!("not a checkpoint config: {e}")))?;
         if state.format != CHECKPOINT_FORMAT {
@@ -115,11 +89,11 @@ impl Trainer {
         }
         let mut trainer = Trainer::new(&state.model, state.bound, &state.fit, device)?;
         let model_path = dir.join("model.safetensors");
-        let params = load_tensors(&model_path)?;
+        let params = io::read_safetensors(&model_path)?;
         set_params(&trainer.model, &params, &model_path)?;
         if let Some(adam) = trainer.adam.as_mut() {
             let opt_path = dir.join("optimizer.safetensors");
-            let opt = load_tensors(&opt_path)?;
+            let opt = io::read_safetensors(&opt_path)?;
             adam.restore(state.adam_t, &opt)
                 .map_err(|e| io_err(&opt_path, e))?;
         }
