@@ -56,12 +56,12 @@ fn main() -> mi_core::Result<()> {
     }
     if which == "3" || which == "both" {
         let mut cfg = bias_variance::Config::default();
-        cfg.replicates = replicates.unwrap_or(cfg.replicates);
+        cfg.grid.replicates = replicates.unwrap_or(cfg.grid.replicates);
         let report = bias_variance::run(&cfg)?;
         eprintln!(
             "figure 3: {} cells × {} replicates in {:.0} s",
             report.rows.len(),
-            cfg.replicates,
+            cfg.grid.replicates,
             report.elapsed_s
         );
         write("fig3_bias_variance.csv", report.to_csv()?)?;
@@ -78,12 +78,12 @@ fn main() -> mi_core::Result<()> {
     }
     if which == "4" || which == "both" {
         let mut cfg = gradient_accuracy::Config::default();
-        cfg.replicates = replicates.unwrap_or(cfg.replicates);
+        cfg.grid.replicates = replicates.unwrap_or(cfg.grid.replicates);
         let report = gradient_accuracy::run(&cfg)?;
         eprintln!(
             "figure 4: {} rows × {} replicates in {:.0} s",
             report.rows.len(),
-            cfg.replicates,
+            cfg.grid.replicates,
             report.elapsed_s
         );
         write("fig4_gradient_mse.csv", report.to_csv()?)?;

@@ -2,13 +2,17 @@
 //! optimal critics, the gradient oracle, the best-α map, and the reports' tables.
 
 use mi_core::data::{mi_to_rho, rho_to_mi};
+use mi_core::experiments::Grid;
 use mi_core::experiments::{bias_variance, gradient_accuracy};
 
 fn fig3() -> bias_variance::Report {
     let cfg = bias_variance::Config {
-        mis: vec![0.0, 2.0, 4.0, 6.0, 10.0],
-        batch_sizes: vec![16, 64],
-        replicates: 1000,
+        grid: Grid {
+            mis: vec![0.0, 2.0, 4.0, 6.0, 10.0],
+            batch_sizes: vec![16, 64],
+            replicates: 1000,
+            ..Default::default()
+        },
         keep_samples: true,
         ..Default::default()
     };
@@ -71,16 +75,22 @@ fn figure_3_claims_hold_with_optimal_critics() {
 #[test]
 fn cells_do_not_depend_on_the_grid_or_the_threads() {
     let small = bias_variance::Config {
-        mis: vec![2.0],
-        batch_sizes: vec![8],
-        replicates: 50,
-        threads: 1,
+        grid: Grid {
+            mis: vec![2.0],
+            batch_sizes: vec![8],
+            replicates: 50,
+            threads: 1,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let large = bias_variance::Config {
-        mis: vec![0.0, 2.0],
-        batch_sizes: vec![8, 16],
-        threads: 2,
+        grid: Grid {
+            mis: vec![0.0, 2.0],
+            batch_sizes: vec![8, 16],
+            threads: 2,
+            ..small.grid.clone()
+        },
         ..small.clone()
     };
     let (a, b) = (
@@ -101,15 +111,24 @@ fn cells_do_not_depend_on_the_grid_or_the_threads() {
 fn bad_grids_are_errors() {
     let bad = |c: bias_variance::Config| bias_variance::run(&c).is_err();
     let d = bias_variance::Config {
-        replicates: 10,
+        grid: Grid {
+            replicates: 10,
+            ..Default::default()
+        },
         ..Default::default()
     };
     assert!(bad(bias_variance::Config {
-        batch_sizes: vec![1],
+        grid: Grid {
+            batch_sizes: vec![1],
+            ..d.grid.clone()
+        },
         ..d.clone()
     }));
     assert!(bad(bias_variance::Config {
-        mis: vec![-1.0],
+        grid: Grid {
+            mis: vec![-1.0],
+            ..d.grid.clone()
+        },
         ..d.clone()
     }));
     assert!(bad(bias_variance::Config {
@@ -117,7 +136,10 @@ fn bad_grids_are_errors() {
         ..d.clone()
     }));
     assert!(bad(bias_variance::Config {
-        replicates: 1,
+        grid: Grid {
+            replicates: 1,
+            ..d.grid.clone()
+        },
         ..d.clone()
     }));
     let g = gradient_accuracy::Config {
@@ -139,9 +161,12 @@ fn the_true_gradient_is_the_derivative_of_the_mi() {
 
 fn fig4() -> gradient_accuracy::Report {
     let cfg = gradient_accuracy::Config {
-        mis: vec![1.0, 8.0],
-        batch_sizes: vec![8, 128],
-        replicates: 200,
+        grid: Grid {
+            mis: vec![1.0, 8.0],
+            batch_sizes: vec![8, 128],
+            replicates: 200,
+            ..gradient_accuracy::Config::default().grid
+        },
         ..Default::default()
     };
     gradient_accuracy::run(&cfg).expect("figure 4 grid")
@@ -189,20 +214,26 @@ fn figure_4_gradients_and_the_best_alpha_map() {
 #[test]
 fn reports_read_back_from_their_csv() {
     let cfg3 = bias_variance::Config {
-        mis: vec![0.0, 2.0],
-        batch_sizes: vec![4, 8],
-        replicates: 20,
+        grid: Grid {
+            mis: vec![0.0, 2.0],
+            batch_sizes: vec![4, 8],
+            replicates: 20,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let r3 = bias_variance::run(&cfg3).expect("fig3");
     let back = bias_variance::Report::from_csv(&r3.to_csv().expect("csv"), 20).expect("read back");
     assert_eq!(back.to_csv().expect("csv"), r3.to_csv().expect("csv"));
     assert_eq!(back.config.alphas, cfg3.alphas);
-    assert_eq!(back.config.batch_sizes, cfg3.batch_sizes);
+    assert_eq!(back.config.grid.batch_sizes, cfg3.grid.batch_sizes);
     let cfg4 = gradient_accuracy::Config {
-        mis: vec![1.0, 3.0],
-        batch_sizes: vec![8],
-        replicates: 10,
+        grid: Grid {
+            mis: vec![1.0, 3.0],
+            batch_sizes: vec![8],
+            replicates: 10,
+            ..gradient_accuracy::Config::default().grid
+        },
         ..Default::default()
     };
     let r4 = gradient_accuracy::run(&cfg4).expect("fig4");

@@ -2,6 +2,7 @@
 #![cfg(feature = "notebook")]
 
 use mi_core::experiments::bound_survey;
+use mi_core::experiments::Grid;
 use mi_core::notebook::{Figure, Output, Profile, Table};
 use mi_core::plot::{survey_sandwich, survey_vs_mi};
 use mi_core::table::{to_csv, to_html, TableBuilder};
@@ -50,9 +51,12 @@ fn output_writes_figures_and_tables() {
     let _ = std::fs::remove_dir_all(&dir);
     let out = Output::new(Profile::Quick, &dir).expect("output");
     let cfg = bound_survey::Config {
-        mis: vec![0.0, 2.0],
-        batch_sizes: vec![8, 16],
-        replicates: 5,
+        grid: Grid {
+            mis: vec![0.0, 2.0],
+            batch_sizes: vec![8, 16],
+            replicates: 5,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let report = bound_survey::run(&cfg).expect("survey");
@@ -98,9 +102,12 @@ fn output_writes_figures_and_tables() {
 fn figure_3_4_tables_match_their_csv() {
     use mi_core::experiments::{bias_variance, gradient_accuracy};
     let fig3 = bias_variance::run(&bias_variance::Config {
-        mis: vec![0.0, 2.0],
-        batch_sizes: vec![8],
-        replicates: 10,
+        grid: Grid {
+            mis: vec![0.0, 2.0],
+            batch_sizes: vec![8],
+            replicates: 10,
+            ..Default::default()
+        },
         ..Default::default()
     })
     .expect("fig3");
@@ -109,9 +116,12 @@ fn figure_3_4_tables_match_their_csv() {
         fig3.to_csv().expect("csv")
     );
     let fig4 = gradient_accuracy::run(&gradient_accuracy::Config {
-        mis: vec![1.0],
-        batch_sizes: vec![8],
-        replicates: 4,
+        grid: Grid {
+            mis: vec![1.0],
+            batch_sizes: vec![8],
+            replicates: 4,
+            ..gradient_accuracy::Config::default().grid
+        },
         ..Default::default()
     })
     .expect("fig4");

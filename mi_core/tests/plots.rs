@@ -1,6 +1,7 @@
 //! The figures of Figures 3 and 4: traces, axes, and offline HTML files.
 #![cfg(feature = "plots")]
 
+use mi_core::experiments::Grid;
 use mi_core::experiments::{bias_variance, gradient_accuracy};
 use mi_core::io::figure::{write_html, PLOTLY_JS};
 use mi_core::plot::{fig3_bias_variance, fig4_best_alpha, fig4_gradient_mse, Fig3Metric, Panels};
@@ -13,9 +14,12 @@ fn json(plot: &plotly::Plot) -> Value {
 #[test]
 fn figure_3_has_one_trace_per_estimator_and_panel() {
     let cfg = bias_variance::Config {
-        mis: vec![0.0, 2.0, 4.0],
-        batch_sizes: vec![8, 16, 32],
-        replicates: 20,
+        grid: Grid {
+            mis: vec![0.0, 2.0, 4.0],
+            batch_sizes: vec![8, 16, 32],
+            replicates: 20,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let report = bias_variance::run(&cfg).expect("run");
@@ -60,9 +64,12 @@ fn figure_3_has_one_trace_per_estimator_and_panel() {
 #[test]
 fn figure_4_and_its_html_work_offline() {
     let cfg = gradient_accuracy::Config {
-        mis: vec![1.0, 6.0],
-        batch_sizes: vec![8, 32],
-        replicates: 8,
+        grid: Grid {
+            mis: vec![1.0, 6.0],
+            batch_sizes: vec![8, 32],
+            replicates: 8,
+            ..gradient_accuracy::Config::default().grid
+        },
         ..Default::default()
     };
     let report = gradient_accuracy::run(&cfg).expect("run");

@@ -2,13 +2,17 @@
 
 use mi_core::bounds::Bound;
 use mi_core::experiments::bound_survey::{self, Config};
+use mi_core::experiments::Grid;
 
 fn survey() -> bound_survey::Report {
     let cfg = Config {
-        mis: vec![0.0, 2.0, 8.0],
-        batch_sizes: vec![16, 64],
-        replicates: 300,
-        seed: 7,
+        grid: Grid {
+            mis: vec![0.0, 2.0, 8.0],
+            batch_sizes: vec![16, 64],
+            replicates: 300,
+            seed: 7,
+            ..Default::default()
+        },
         ..Default::default()
     };
     bound_survey::run(&cfg).expect("survey")
@@ -20,7 +24,7 @@ fn the_survey_agrees_with_the_theory() {
     let cfg = &report.config;
     assert_eq!(
         report.rows.len(),
-        cfg.bounds.len() * cfg.mis.len() * cfg.batch_sizes.len()
+        cfg.bounds.len() * cfg.grid.mis.len() * cfg.grid.batch_sizes.len()
     );
     for r in &report.rows {
         assert!(r.mean.is_finite() && r.sem.is_finite(), "{r:?}");
@@ -32,7 +36,7 @@ fn the_survey_agrees_with_the_theory() {
     // Unbiased with the optimal critic: TUBA(Lp, log p(y)) = NWJ(1 + log r), I_JS, the rate.
     for name in ["tuba", "nwj", "js", "rate"] {
         for &mi in &[0.0, 2.0] {
-            for &b in &cfg.batch_sizes {
+            for &b in &cfg.grid.batch_sizes {
                 let r = report.row(name, mi, b).expect("row");
                 assert!(
                     r.bias.abs() <= 3.0 * r.sem + 1e-9,
@@ -44,7 +48,7 @@ fn the_survey_agrees_with_the_theory() {
         }
     }
     // TUBA with the optimal baseline and NWJ with 1 + log r are the same number batch by batch.
-    for &mi in &cfg.mis {
+    for &mi in &cfg.grid.mis {
         let (t, n) = (
             report.row("tuba", mi, 64).expect("t"),
             report.row("nwj", mi, 64).expect("n"),
@@ -59,7 +63,7 @@ fn the_survey_agrees_with_the_theory() {
     assert!((a.mean - b.mean).abs() < 1e-9);
     assert!(a.mean < 16f64.ln() && a.mean > 16f64.ln() - 0.5);
     // The sandwich at B = 64.
-    for &mi in &cfg.mis {
+    for &mi in &cfg.grid.mis {
         let lo = report.row("tnce", mi, 64).expect("lo");
         let hi = report.row("loo_upper", mi, 64).expect("hi");
         assert!(lo.mean <= mi + 3.0 * lo.sem && mi <= hi.mean + 3.0 * hi.sem);
@@ -93,7 +97,10 @@ fn caps_and_refused_bounds() {
     };
     assert!(bound_survey::run(&cfg).is_err());
     let cfg = Config {
-        batch_sizes: vec![1],
+        grid: Grid {
+            batch_sizes: vec![1],
+            ..Default::default()
+        },
         ..Default::default()
     };
     assert!(bound_survey::run(&cfg).is_err());
@@ -103,9 +110,12 @@ fn caps_and_refused_bounds() {
 #[test]
 fn survey_tables() {
     let cfg = Config {
-        mis: vec![0.0, 4.0],
-        batch_sizes: vec![8],
-        replicates: 10,
+        grid: Grid {
+            mis: vec![0.0, 4.0],
+            batch_sizes: vec![8],
+            replicates: 10,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let report = bound_survey::run(&cfg).expect("survey");

@@ -11,11 +11,8 @@
 //! All R replicates of a cell are one batched computation on `[R, B, B]` tensors (chunked over R
 //! so memory stays bounded), not a loop over replicates.
 
-use super::{
-    check_grid, distinct_sorted, gaussian_chunks, grid, mean_var_sem, run_cells, with_progress,
-};
+use super::{distinct_sorted, mean_var_sem, with_progress, Grid};
 use crate::bounds::{interpolated_many, loo_upper, tnce, Alpha};
-use crate::data::CorrelatedGaussian;
 use crate::error::Result;
 use crate::io::{csv_column, csv_strings, num, parse_csv, write_csv};
 use candle_core::Tensor;
@@ -25,22 +22,11 @@ use std::time::Instant;
 /// The grid and the estimators of Figure 3.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
-    /// Dimension d of x and y (20 in the paper).
-    pub dim: usize,
-    /// True MI values in nats.
-    pub mis: Vec<f64>,
-    /// Batch sizes B.
-    pub batch_sizes: Vec<usize>,
-    /// Independent batches R per cell.
-    pub replicates: usize,
+    /// MI × B × replicates, seed and threads.
+    #[serde(flatten)]
+    pub grid: Grid,
     /// The α values of I_α.
     pub alphas: Vec<f64>,
-    /// The run's seed.
-    pub seed: u64,
-    /// Worker threads over the grid's cells (0 = one per core).
-    pub threads: usize,
-    /// Most entries of one `[chunk, B, B]` tensor (bounds memory; 2²² f64 = 32 MiB).
-    pub max_chunk_elems: usize,
     /// Keep every replicate's value in the report (for tests and histograms).
     pub keep_samples: bool,
 }
@@ -48,14 +34,12 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            dim: 20,
-            mis: (0..=10).map(f64::from).collect(),
-            batch_sizes: vec![4, 8, 16, 32, 64, 128, 256, 512],
-            replicates: 2000,
+            grid: Grid {
+                batch_sizes: vec![4, 8, 16, 32, 64, 128, 256, 512],
+                replicates: 2000,
+                ..Grid::default()
+            },
             alphas: vec![0.01, 0.1, 0.5, 0.9],
-            seed: 0,
-            threads: 0,
-            max_chunk_elems: 1 << 22,
             keep_samples: false,
         }
     }
@@ -64,13 +48,7 @@ impl Default for Config {
 impl Config {
     /// Checks the grid (dim ≥ 1, MI ≥ 0, B ≥ 2, R ≥ 2, α ∈ [0, 1]).
     pub fn validate(&self) -> Result<()> {
-        check_grid(
-            "bias_variance",
-            self.dim,
-            &self.mis,
-            &self.batch_sizes,
-            self.replicates,
-        )?;
+        self.grid.validate("bias_variance")?;
         for &a in &self.alphas {
             Alpha::new(a)?;
         }
@@ -186,9 +164,12 @@ impl Report {
             }
         }
         let config = Config {
-            mis: distinct_sorted(&mi),
-            batch_sizes: distinct_sorted(&b).iter().map(|&x| x as usize).collect(),
-            replicates,
+            grid: Grid {
+                mis: distinct_sorted(&mi),
+                batch_sizes: distinct_sorted(&b).iter().map(|&x| x as usize).collect(),
+                replicates,
+                ..Config::default().grid
+            },
             alphas,
             ..Config::default()
         };
@@ -244,11 +225,9 @@ impl Report {
 
 /// Runs the grid with a progress bar on the terminal.
 pub fn run(config: &Config) -> Result<Report> {
-    with_progress(
-        config.mis.len() * config.batch_sizes.len(),
-        "fig3",
-        |on_cell| run_with(config, on_cell),
-    )
+    with_progress(config.grid.num_cells(), "fig3", |on_cell| {
+        run_with(config, on_cell)
+    })
 }
 
 /// Runs the grid, calling `on_cell(mi, batch_size)` after each cell.
@@ -261,18 +240,9 @@ pub fn run_with(config: &Config, on_cell: &mut dyn FnMut(f64, usize)) -> Result<
         .map(|&a| Alpha::new(a))
         .collect::<Result<_>>()?;
     let names = config.estimators();
-    let cells = grid(&config.mis, &config.batch_sizes);
-    let work = |mi: f64, b: usize| -> Result<Vec<Vec<f64>>> {
-        cell(
-            &CorrelatedGaussian::from_mi(config.dim, mi)?,
-            b,
-            &alphas,
-            config,
-        )
-    };
-    let per_cell = run_cells(&cells, config.threads, &work, on_cell)?;
+    let work = |mi: f64, b: usize| cell(mi, b, &alphas, config);
     let mut rows = Vec::new();
-    for (&(mi, b), values) in cells.iter().zip(per_cell) {
+    for ((mi, b), values) in config.grid.sweep(&work, on_cell)? {
         for (name, v) in names.iter().zip(values) {
             let (mean, variance, sem) = mean_var_sem(&v);
             let bias = mean - mi;
@@ -297,29 +267,17 @@ pub fn run_with(config: &Config, on_cell: &mut dyn FnMut(f64, usize)) -> Result<
 }
 
 /// Every estimator's R values in one cell, in [`Config::estimators`] order.
-fn cell(
-    gauss: &CorrelatedGaussian,
-    b: usize,
-    alphas: &[Alpha],
-    config: &Config,
-) -> Result<Vec<Vec<f64>>> {
-    let mut out = vec![Vec::with_capacity(config.replicates); alphas.len() + 3];
-    gaussian_chunks(
-        gauss,
-        b,
-        config.replicates,
-        config.seed,
-        config.max_chunk_elems,
-        |lp, log_py| {
-            let mut all: Vec<Tensor> = vec![crate::bounds::tuba(lp, log_py)?];
-            all.extend(interpolated_many(lp, log_py, alphas)?);
-            all.push(tnce(lp)?);
-            all.push(loo_upper(lp)?);
-            for (o, t) in out.iter_mut().zip(all) {
-                o.extend(t.to_vec1::<f64>()?);
-            }
-            Ok(())
-        },
-    )?;
+fn cell(mi: f64, b: usize, alphas: &[Alpha], config: &Config) -> Result<Vec<Vec<f64>>> {
+    let mut out = vec![Vec::with_capacity(config.grid.replicates); alphas.len() + 3];
+    config.grid.gaussian_chunks(mi, b, |lp, log_py| {
+        let mut all: Vec<Tensor> = vec![crate::bounds::tuba(lp, log_py)?];
+        all.extend(interpolated_many(lp, log_py, alphas)?);
+        all.push(tnce(lp)?);
+        all.push(loo_upper(lp)?);
+        for (o, t) in out.iter_mut().zip(all) {
+            o.extend(t.to_vec1::<f64>()?);
+        }
+        Ok(())
+    })?;
     Ok(out)
 }

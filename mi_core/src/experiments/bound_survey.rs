@@ -17,9 +17,8 @@
 //! has one (log B for InfoNCE/TNCE, 1 + log((B − 1)/α) for I_α), so "never above the cap" is a
 //! column to read, not a claim.
 
-use super::{check_grid, gaussian_chunks, grid, mean_var_sem, run_cells, with_progress};
+use super::{mean_var_sem, with_progress, Grid};
 use crate::bounds::{Alpha, Bound, BoundKind, JS_EVAL_SHIFT};
-use crate::data::CorrelatedGaussian;
 use crate::error::{Error, Result};
 use crate::io::{num, write_csv};
 use candle_core::Tensor;
@@ -29,36 +28,19 @@ use std::time::Instant;
 /// The grid and the bounds of the survey.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
-    /// Dimension d of x and y.
-    pub dim: usize,
-    /// True MI values in nats.
-    pub mis: Vec<f64>,
-    /// Batch sizes B (≥ 2).
-    pub batch_sizes: Vec<usize>,
-    /// Independent batches R per cell (≥ 2).
-    pub replicates: usize,
+    /// MI × B × replicates, seed and threads.
+    #[serde(flatten)]
+    pub grid: Grid,
     /// The bounds, each evaluated with its optimal critic (MINE's EMA, which carries state
     /// across batches, and the JS f-GAN objective, which is not an MI value, are refused).
     pub bounds: Vec<Bound>,
-    /// The run's seed.
-    pub seed: u64,
-    /// Worker threads over the grid's cells (0 = one per core).
-    pub threads: usize,
-    /// Most entries of one `[chunk, B, B]` tensor.
-    pub max_chunk_elems: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            dim: 20,
-            mis: (0..=10).map(f64::from).collect(),
-            batch_sizes: vec![16, 64, 256],
-            replicates: 200,
+            grid: Grid::default(),
             bounds: default_bounds(),
-            seed: 0,
-            threads: 0,
-            max_chunk_elems: 1 << 22,
         }
     }
 }
@@ -89,13 +71,7 @@ pub fn default_bounds() -> Vec<Bound> {
 impl Config {
     /// Checks the grid and that every bound has an optimal critic here.
     pub fn validate(&self) -> Result<()> {
-        check_grid(
-            "bound_survey",
-            self.dim,
-            &self.mis,
-            &self.batch_sizes,
-            self.replicates,
-        )?;
+        self.grid.validate("bound_survey")?;
         for b in &self.bounds {
             if matches!(b, Bound::MineEma { .. } | Bound::JsFgan) {
                 return Err(Error::InvalidParameter {
@@ -212,7 +188,7 @@ impl Report {
     /// column `I=…` per MI), for reading.
     #[cfg(feature = "tables")]
     pub fn means_at(&self, batch_size: usize) -> Result<polars::prelude::DataFrame> {
-        if !self.config.batch_sizes.contains(&batch_size) {
+        if !self.config.grid.batch_sizes.contains(&batch_size) {
             return Err(Error::InvalidParameter {
                 op: "bound_survey::means_at",
                 name: "batch_size",
@@ -224,7 +200,7 @@ impl Report {
         let mut t = crate::table::TableBuilder::new()
             .str("bound", bounds.iter().map(|b| b.name()))
             .str("kind", bounds.iter().map(|b| b.kind().name()));
-        for &mi in &self.config.mis {
+        for &mi in &self.config.grid.mis {
             t = t.f64(
                 &format!("I={mi}"),
                 bounds.iter().map(|b| {
@@ -240,8 +216,8 @@ impl Report {
     /// (MI, B) cell, with `n_se` standard errors of slack; errors with the first cell where it
     /// fails.
     pub fn check_sandwich(&self, n_se: f64) -> Result<()> {
-        for &mi in &self.config.mis {
-            for &b in &self.config.batch_sizes {
+        for &mi in &self.config.grid.mis {
+            for &b in &self.config.grid.batch_sizes {
                 let (lo, hi) = self.sandwich_at(mi, b)?;
                 super::check_sandwich_cell(
                     "bound_survey::check_sandwich",
@@ -260,8 +236,8 @@ impl Report {
     #[cfg(feature = "tables")]
     pub fn sandwich_dataframe(&self) -> Result<polars::prelude::DataFrame> {
         let mut cells = Vec::new();
-        for &mi in &self.config.mis {
-            for &b in &self.config.batch_sizes {
+        for &mi in &self.config.grid.mis {
+            for &b in &self.config.grid.batch_sizes {
                 let (lo, hi) = self.sandwich_at(mi, b)?;
                 cells.push((mi, b as u64, lo.mean, hi.mean));
             }
@@ -362,24 +338,18 @@ impl Orientations {
 
 /// Runs the survey with a progress bar on the terminal.
 pub fn run(config: &Config) -> Result<Report> {
-    with_progress(
-        config.mis.len() * config.batch_sizes.len(),
-        "bounds",
-        |on_cell| run_with(config, on_cell),
-    )
+    with_progress(config.grid.num_cells(), "bounds", |on_cell| {
+        run_with(config, on_cell)
+    })
 }
 
 /// Runs the survey, calling `on_cell(mi, batch_size)` after each cell.
 pub fn run_with(config: &Config, on_cell: &mut dyn FnMut(f64, usize)) -> Result<Report> {
     config.validate()?;
     let start = Instant::now();
-    let cells = grid(&config.mis, &config.batch_sizes);
-    let work = |mi: f64, b: usize| -> Result<Vec<Vec<f64>>> {
-        cell(&CorrelatedGaussian::from_mi(config.dim, mi)?, b, config)
-    };
-    let per_cell = run_cells(&cells, config.threads, &work, on_cell)?;
+    let work = |mi: f64, b: usize| cell(mi, b, config);
     let mut rows = Vec::new();
-    for (&(mi, b), values) in cells.iter().zip(per_cell) {
+    for ((mi, b), values) in config.grid.sweep(&work, on_cell)? {
         for (bound, v) in config.bounds.iter().zip(values) {
             let (mean, _variance, sem) = mean_var_sem(&v);
             rows.push(Row {
@@ -419,23 +389,16 @@ fn inputs<'a>(
 }
 
 /// Every bound's R values in one cell, in `config.bounds` order.
-fn cell(gauss: &CorrelatedGaussian, b: usize, config: &Config) -> Result<Vec<Vec<f64>>> {
-    let mut out = vec![Vec::with_capacity(config.replicates); config.bounds.len()];
-    gaussian_chunks(
-        gauss,
-        b,
-        config.replicates,
-        config.seed,
-        config.max_chunk_elems,
-        |lp, log_py| {
-            let log_r = lp.broadcast_sub(&log_py.unsqueeze(2)?)?;
-            let nwj_scores = (&log_r + 1.0)?;
-            for (o, bound) in out.iter_mut().zip(&config.bounds) {
-                let (s, l) = inputs(bound, lp, log_py, &log_r, &nwj_scores);
-                o.extend(bound.evaluate(s, Some(l))?.to_vec1::<f64>()?);
-            }
-            Ok(())
-        },
-    )?;
+fn cell(mi: f64, b: usize, config: &Config) -> Result<Vec<Vec<f64>>> {
+    let mut out = vec![Vec::with_capacity(config.grid.replicates); config.bounds.len()];
+    config.grid.gaussian_chunks(mi, b, |lp, log_py| {
+        let log_r = lp.broadcast_sub(&log_py.unsqueeze(2)?)?;
+        let nwj_scores = (&log_r + 1.0)?;
+        for (o, bound) in out.iter_mut().zip(&config.bounds) {
+            let (s, l) = inputs(bound, lp, log_py, &log_r, &nwj_scores);
+            o.extend(bound.evaluate(s, Some(l))?.to_vec1::<f64>()?);
+        }
+        Ok(())
+    })?;
     Ok(out)
 }

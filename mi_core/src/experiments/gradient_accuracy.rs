@@ -13,7 +13,7 @@
 //! Replicates are batched: ρ is a `[R, 1, d]` variable (one copy per replicate, all equal), so
 //! one backward pass through the sum of the R values gives every replicate's own gradient.
 
-use super::{cell_rng, check_grid, chunk_len, distinct_sorted, grid, run_cells, with_progress};
+use super::{cell_rng, distinct_sorted, with_progress, Grid};
 use crate::bounds::{interpolated_many, tnce, Alpha};
 use crate::data::mi_to_rho;
 use crate::density::{diag_gaussian_log_prob_pairs, std_normal_log_prob};
@@ -32,39 +32,26 @@ pub const ALPHA_GRID: [f64; 12] = [
 /// The grid of Figure 4.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
-    /// Dimension d (20 in the paper); every ρ_i = mi_to_rho(d, MI).
-    pub dim: usize,
-    /// True MI values in nats.
-    pub mis: Vec<f64>,
-    /// Batch sizes B.
-    pub batch_sizes: Vec<usize>,
-    /// Replicates R per cell.
-    pub replicates: usize,
+    /// MI × B × replicates, seed and threads; every ρ_i = mi_to_rho(d, MI).
+    #[serde(flatten)]
+    pub grid: Grid,
     /// The α grid of I_α.
     pub alphas: Vec<f64>,
-    /// The run's seed.
-    pub seed: u64,
-    /// Worker threads over the grid's cells (0 = one per core).
-    pub threads: usize,
     /// Compute in f64 instead of f32 (2× slower; the samples are drawn in f64 either way and
     /// the leave-one-out reductions are exact in f32, so the MSEs agree within their noise).
     pub double_precision: bool,
-    /// Most entries of one `[chunk, B, B]` tensor.
-    pub max_chunk_elems: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            dim: 20,
-            mis: (0..=10).map(f64::from).collect(),
-            batch_sizes: vec![4, 8, 16, 32, 64, 128, 256, 512],
-            replicates: 200,
+            grid: Grid {
+                batch_sizes: vec![4, 8, 16, 32, 64, 128, 256, 512],
+                max_chunk_elems: 1 << 21,
+                ..Grid::default()
+            },
             alphas: ALPHA_GRID.to_vec(),
-            seed: 0,
-            threads: 0,
             double_precision: false,
-            max_chunk_elems: 1 << 21,
         }
     }
 }
@@ -72,13 +59,7 @@ impl Default for Config {
 impl Config {
     /// Checks the grid (MI > 0 is not required: at MI = 0 the true gradient is 0).
     pub fn validate(&self) -> Result<()> {
-        check_grid(
-            "gradient_accuracy",
-            self.dim,
-            &self.mis,
-            &self.batch_sizes,
-            self.replicates,
-        )?;
+        self.grid.validate("gradient_accuracy")?;
         if self.alphas.is_empty() {
             return Err(Error::InvalidParameter {
                 op: "gradient_accuracy",
@@ -162,8 +143,8 @@ impl Report {
     /// The best α of every (MI, B) cell, over the I_α rows.
     pub fn best_alpha(&self) -> Vec<BestAlpha> {
         let mut out = Vec::new();
-        for &mi in &self.config.mis {
-            for &b in &self.config.batch_sizes {
+        for &mi in &self.config.grid.mis {
+            for &b in &self.config.grid.batch_sizes {
                 let best = self
                     .rows
                     .iter()
@@ -198,9 +179,12 @@ impl Report {
         );
         let names = csv_strings(OP, &h, &rows, "estimator")?;
         let config = Config {
-            mis: distinct_sorted(&mi),
-            batch_sizes: distinct_sorted(&b).iter().map(|&x| x as usize).collect(),
-            replicates,
+            grid: Grid {
+                mis: distinct_sorted(&mi),
+                batch_sizes: distinct_sorted(&b).iter().map(|&x| x as usize).collect(),
+                replicates,
+                ..Config::default().grid
+            },
             alphas: distinct_sorted(&alpha),
             ..Config::default()
         };
@@ -215,7 +199,7 @@ impl Report {
                 grad_mse_sem: f64::NAN,
                 grad_mean: f64::NAN,
                 grad_mean_sem: f64::NAN,
-                true_grad: true_gradient(mi_to_rho(config.dim, mi[k])),
+                true_grad: true_gradient(mi_to_rho(config.grid.dim, mi[k])),
             })
             .collect();
         Ok(Report {
@@ -285,11 +269,9 @@ impl Report {
 
 /// Runs the grid with a progress bar on the terminal.
 pub fn run(config: &Config) -> Result<Report> {
-    with_progress(
-        config.mis.len() * config.batch_sizes.len(),
-        "fig4",
-        |on_cell| run_with(config, on_cell),
-    )
+    with_progress(config.grid.num_cells(), "fig4", |on_cell| {
+        run_with(config, on_cell)
+    })
 }
 
 /// Runs the grid, calling `on_cell(mi, batch_size)` after each cell.
@@ -301,11 +283,12 @@ pub fn run_with(config: &Config, on_cell: &mut dyn FnMut(f64, usize)) -> Result<
         .iter()
         .map(|&a| Alpha::new(a))
         .collect::<Result<_>>()?;
-    let cells = grid(&config.mis, &config.batch_sizes);
     let work = |mi: f64, b: usize| cell(mi, b, &alphas, config);
-    let rows = run_cells(&cells, config.threads, &work, on_cell)?
+    let rows = config
+        .grid
+        .sweep(&work, on_cell)?
         .into_iter()
-        .flatten()
+        .flat_map(|(_, rows)| rows)
         .collect();
     Ok(Report {
         config: config.clone(),
@@ -322,11 +305,11 @@ struct Acc {
 }
 
 fn cell(mi: f64, b: usize, alphas: &[Alpha], config: &Config) -> Result<Vec<Row>> {
-    let d = config.dim;
+    let d = config.grid.dim;
     let rho0 = mi_to_rho(d, mi);
     let g_true = true_gradient(rho0);
-    let mut rng = cell_rng(config.seed, mi, b);
-    let chunk = chunk_len(config.replicates, b, config.max_chunk_elems);
+    let mut rng = cell_rng(config.grid.seed, mi, b);
+    let chunk = config.grid.chunk_len(b);
     let dtype = if config.double_precision {
         DType::F64
     } else {
@@ -334,8 +317,8 @@ fn cell(mi: f64, b: usize, alphas: &[Alpha], config: &Config) -> Result<Vec<Row>
     };
     let mut accs: Vec<Acc> = (0..=alphas.len()).map(|_| Acc::default()).collect();
     let mut done = 0;
-    while done < config.replicates {
-        let c = chunk.min(config.replicates - done);
+    while done < config.grid.replicates {
+        let c = chunk.min(config.grid.replicates - done);
         let normals = |rng: &mut rand_chacha::ChaCha8Rng| -> Result<Tensor> {
             let v: Vec<f64> = (0..c * b * d)
                 .map(|_| StandardNormal.sample(&mut *rng))

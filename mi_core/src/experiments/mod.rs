@@ -10,15 +10,18 @@
 //! * [`recommend_alpha`] — an α for I_α given a batch size and a rough MI, read off Figure 4's
 //!   best-α map.
 //!
-//! Every (MI, B) cell draws from its own random stream (the seed plus the cell's coordinates),
-//! so a cell's numbers do not depend on which other cells are in the grid.
+//! The optimal-critic experiments share one [`Grid`] (MI × B × replicates, seed, threads); every
+//! (MI, B) cell draws from its own random stream (the seed plus the cell's coordinates), so a
+//! cell's numbers do not depend on which other cells are in the grid.
 
 pub mod bias_variance;
 pub mod bound_survey;
 pub mod gradient_accuracy;
+mod grid;
 mod recommend;
 pub mod staircase;
 
+pub use grid::Grid;
 pub use recommend::{recommend_alpha, BEST_ALPHA_BATCH_SIZES, BEST_ALPHA_MAP, BEST_ALPHA_MIS};
 
 use crate::error::{Error, Result};
@@ -40,37 +43,6 @@ pub(crate) fn cell_rng(seed: u64, mi: f64, batch_size: usize) -> ChaCha8Rng {
 /// Replicates per chunk so that one `[chunk, B, B]` tensor holds at most `max_elems` entries.
 pub(crate) fn chunk_len(replicates: usize, batch_size: usize, max_elems: usize) -> usize {
     (max_elems / (batch_size * batch_size)).clamp(1, replicates.max(1))
-}
-
-/// Draws one cell's `replicates` Gaussian batches of size `b` from the cell's own RNG stream, in
-/// chunks of at most `max_elems` `[c, B, B]` entries, and hands each chunk's
-/// `(log p(y_i|x_j) [c, B, B], log p(y_i) [c, B])` to `f` (in f64, on the CPU).
-pub(crate) fn gaussian_chunks(
-    gauss: &crate::data::CorrelatedGaussian,
-    b: usize,
-    replicates: usize,
-    seed: u64,
-    max_elems: usize,
-    mut f: impl FnMut(&candle_core::Tensor, &candle_core::Tensor) -> Result<()>,
-) -> Result<()> {
-    use crate::data::Sampler;
-    let d = gauss.dim();
-    let mut rng = cell_rng(seed, gauss.mutual_information(), b);
-    let chunk = chunk_len(replicates, b, max_elems);
-    let mut done = 0;
-    while done < replicates {
-        let c = chunk.min(replicates - done);
-        let batch = gauss.sample(
-            c * b,
-            &mut rng,
-            &candle_core::Device::Cpu,
-            candle_core::DType::F64,
-        )?;
-        let (x, y) = (batch.x.reshape((c, b, d))?, batch.y.reshape((c, b, d))?);
-        f(&gauss.log_cond_pairs(&x, &y)?, &gauss.log_marginal(&y)?)?;
-        done += c;
-    }
-    Ok(())
 }
 
 /// Evaluates `work` on every (MI, B) cell with `threads` workers (0 = one per core), calling
@@ -165,45 +137,6 @@ pub(crate) fn mean_var_sem(v: &[f64]) -> (f64, f64, f64) {
     (mean, var, (var / n).sqrt())
 }
 
-/// Shared grid checks.
-pub(crate) fn check_grid(
-    op: &'static str,
-    dim: usize,
-    mis: &[f64],
-    batch_sizes: &[usize],
-    replicates: usize,
-) -> Result<()> {
-    let bad = |name: &'static str, value: String, reason: &'static str| {
-        Err(Error::InvalidParameter {
-            op,
-            name,
-            value,
-            reason,
-        })
-    };
-    if dim == 0 {
-        return bad("dim", "0".into(), "need at least one dimension");
-    }
-    if mis.is_empty() || mis.iter().any(|m| !(m.is_finite() && *m >= 0.0)) {
-        return bad("mis", format!("{mis:?}"), "need at least one finite MI ≥ 0");
-    }
-    if batch_sizes.is_empty() || batch_sizes.iter().any(|&b| b < 2) {
-        return bad(
-            "batch_sizes",
-            format!("{batch_sizes:?}"),
-            "need batch sizes ≥ 2",
-        );
-    }
-    if replicates < 2 {
-        return bad(
-            "replicates",
-            replicates.to_string(),
-            "need at least 2 replicates",
-        );
-    }
-    Ok(())
-}
-
 /// The sandwich at one (MI, B) cell: mean TNCE ≤ I ≤ mean leave-one-out upper bound, each with
 /// `n_se` standard errors of slack (and 1e-9 for exact values), and TNCE ≤ log B. `lower` and
 /// `upper` are (mean, standard error).
@@ -230,13 +163,6 @@ pub(crate) fn check_sandwich_cell(
         ),
         reason: "the sandwich TNCE ≤ I ≤ leave-one-out upper bound (TNCE ≤ log B) is broken",
     })
-}
-
-/// Every (MI, B) pair of a grid, MI-major.
-pub(crate) fn grid(mis: &[f64], batch_sizes: &[usize]) -> Vec<(f64, usize)> {
-    mis.iter()
-        .flat_map(|&mi| batch_sizes.iter().map(move |&b| (mi, b)))
-        .collect()
 }
 
 /// Runs `run` reporting its progress over `cells` cells ([`crate::progress`]).

@@ -49,14 +49,17 @@ pub fn fig3_bias_variance(
         Fig3Metric::Mse => r.mse,
     };
     let keys: Vec<f64> = match panels {
-        Panels::PerBatchSize => spread(&cfg.batch_sizes).iter().map(|&b| b as f64).collect(),
-        Panels::PerMi => spread(&cfg.mis),
+        Panels::PerBatchSize => spread(&cfg.grid.batch_sizes)
+            .iter()
+            .map(|&b| b as f64)
+            .collect(),
+        Panels::PerMi => spread(&cfg.grid.mis),
     };
     let mut plot = Plot::new();
     let mut layout = grid_layout(
         &format!(
             "Figure 3 — {label} of each estimator with its optimal critic ({} replicates)",
-            cfg.replicates
+            cfg.grid.replicates
         ),
         keys.len(),
     );
@@ -86,10 +89,10 @@ pub fn fig3_bias_variance(
         }
         if metric == Fig3Metric::Bias {
             let (lo, hi) = match panels {
-                Panels::PerBatchSize => (cfg.mis[0], cfg.mis[cfg.mis.len() - 1]),
+                Panels::PerBatchSize => (cfg.grid.mis[0], cfg.grid.mis[cfg.grid.mis.len() - 1]),
                 Panels::PerMi => (
-                    cfg.batch_sizes[0] as f64,
-                    cfg.batch_sizes[cfg.batch_sizes.len() - 1] as f64,
+                    cfg.grid.batch_sizes[0] as f64,
+                    cfg.grid.batch_sizes[cfg.grid.batch_sizes.len() - 1] as f64,
                 ),
             };
             plot.add_trace(
@@ -140,12 +143,12 @@ pub fn fig4_gradient_mse(report: &gradient_accuracy::Report) -> Plot {
     .map(|s| s.to_string())
     .filter(|n| report.rows.iter().any(|r| &r.estimator == n))
     .collect();
-    let batch_sizes = spread(&cfg.batch_sizes);
+    let batch_sizes = spread(&cfg.grid.batch_sizes);
     let mut plot = Plot::new();
     let mut layout = grid_layout(
         &format!(
             "Figure 4 — gradient MSE, (1/d)‖ĝ − ∇I‖², optimal critics ({} replicates)",
-            cfg.replicates
+            cfg.grid.replicates
         ),
         batch_sizes.len(),
     );
@@ -198,10 +201,12 @@ pub fn fig4_best_alpha(report: &gradient_accuracy::Report) -> Plot {
     let best = report.best_alpha();
     let floor = 1e-5f64;
     let z: Vec<Vec<f64>> = cfg
+        .grid
         .mis
         .iter()
         .map(|&mi| {
-            cfg.batch_sizes
+            cfg.grid
+                .batch_sizes
                 .iter()
                 .map(|&b| {
                     best.iter()
@@ -224,8 +229,8 @@ pub fn fig4_best_alpha(report: &gradient_accuracy::Report) -> Plot {
             }
         })
         .collect();
-    let x: Vec<String> = cfg.batch_sizes.iter().map(|b| b.to_string()).collect();
-    let heat = HeatMap::new(x, cfg.mis.clone(), z)
+    let x: Vec<String> = cfg.grid.batch_sizes.iter().map(|b| b.to_string()).collect();
+    let heat = HeatMap::new(x, cfg.grid.mis.clone(), z)
         .color_scale(ColorScale::Palette(ColorScalePalette::Viridis))
         .color_bar(
             ColorBar::new()

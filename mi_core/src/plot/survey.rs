@@ -60,12 +60,12 @@ fn truth(xs: Vec<f64>, ys: Vec<f64>, k: usize) -> Box<Scatter<f64, f64>> {
 /// 1 + log((B − 1)/α) for I_α, in the bound's colour).
 pub fn survey_vs_mi(report: &Report) -> Plot {
     let cfg = &report.config;
-    let sizes = spread(&cfg.batch_sizes);
+    let sizes = spread(&cfg.grid.batch_sizes);
     let mut plot = Plot::new();
     let mut layout = grid_layout(
         &format!(
             "Every bound with its optimal critic — d = {}, {} batches per point (mean ± 2 SE)",
-            cfg.dim, cfg.replicates
+            cfg.grid.dim, cfg.grid.replicates
         ),
         sizes.len(),
     );
@@ -75,7 +75,7 @@ pub fn survey_vs_mi(report: &Report) -> Plot {
     layout = layout
         .height((320 * rows + 120).max(22 * entries + 140))
         .legend(Legend::new().font(Font::new().size(11)).trace_group_gap(2));
-    let (lo, hi) = (cfg.mis[0], cfg.mis[cfg.mis.len() - 1]);
+    let (lo, hi) = (cfg.grid.mis[0], cfg.grid.mis[cfg.grid.mis.len() - 1]);
     for (k, &b) in sizes.iter().enumerate() {
         let mut capped_infonce = false;
         for (e, bound) in cfg.bounds.iter().enumerate() {
@@ -117,18 +117,18 @@ pub fn survey_vs_mi(report: &Report) -> Plot {
 /// per MI (at most 8, evenly spread), with the true MI and log B.
 pub fn survey_sandwich(report: &Report) -> Plot {
     let cfg = &report.config;
-    let mis = spread(&cfg.mis);
+    let mis = spread(&cfg.grid.mis);
     let mut plot = Plot::new();
     let mut layout = grid_layout(
         &format!(
             "TNCE ≤ I ≤ leave-one-out upper bound — {} batches per point (mean ± 2 SE)",
-            cfg.replicates
+            cfg.grid.replicates
         ),
         mis.len(),
     );
     let (b0, b1) = (
-        cfg.batch_sizes[0] as f64,
-        cfg.batch_sizes[cfg.batch_sizes.len() - 1] as f64,
+        cfg.grid.batch_sizes[0] as f64,
+        cfg.grid.batch_sizes[cfg.grid.batch_sizes.len() - 1] as f64,
     );
     for (k, &mi) in mis.iter().enumerate() {
         for (e, name) in ["tnce", "loo_upper"].iter().enumerate() {
@@ -143,7 +143,7 @@ pub fn survey_sandwich(report: &Report) -> Plot {
                 series(xs, ys, name, e, k).error_y(ErrorData::new(ErrorType::Data).array(err)),
             );
         }
-        let bs: Vec<f64> = cfg.batch_sizes.iter().map(|&b| b as f64).collect();
+        let bs: Vec<f64> = cfg.grid.batch_sizes.iter().map(|&b| b as f64).collect();
         let logs = bs.iter().map(|b| b.ln()).collect();
         plot.add_trace(dashed(bs.clone(), logs, "log B", "#555555", k, k == 0));
         plot.add_trace(truth(vec![b0, b1], vec![mi, mi], k));
