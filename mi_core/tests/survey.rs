@@ -132,3 +132,21 @@ fn survey_tables() {
     assert_eq!(names, ["bound", "kind", "I=0", "I=4"]);
     assert!(report.means_at(16).is_err());
 }
+
+/// `from_csv` reads back what `to_csv` wrote — a fresh report and the committed table of the
+/// paper profile (byte for byte) — and refuses a row whose cap is not its bound's.
+#[test]
+fn survey_tables_read_back() {
+    let report = survey();
+    let text = report.to_csv().expect("csv");
+    let back = bound_survey::Report::from_csv(&text, 300).expect("read back");
+    assert_eq!(back.to_csv().expect("csv"), text);
+    assert_eq!(back.config.bounds, report.config.bounds);
+    assert_eq!(back.config.grid.mis, report.config.grid.mis);
+    assert_eq!(back.config.grid.batch_sizes, report.config.grid.batch_sizes);
+    let committed = include_str!("../../figures/01_bounds_gaussian.csv");
+    let paper = bound_survey::Report::from_csv(committed, 1000).expect("committed table");
+    assert_eq!(paper.to_csv().expect("csv"), committed);
+    let tampered = committed.replacen("infonce,lower,", "nwj,lower,", 1);
+    assert!(bound_survey::Report::from_csv(&tampered, 1000).is_err());
+}

@@ -504,3 +504,13 @@ fn bounds_are_evaluated_in_f64_so_large_scores_do_not_overflow() -> R {
     assert_eq!(t32.history().diverged_at, Some(0));
     Ok(())
 }
+
+/// The committed Figure 2 summary reads back and writes out byte for byte.
+#[test]
+fn committed_fig2_summary_round_trips() -> R {
+    let text = include_str!("../../figures/fig2_summary.csv");
+    let rows = staircase::SummaryRow::from_csv(text)?;
+    assert!(rows.len() >= 24 * 5, "{} rows", rows.len());
+    assert_eq!(staircase::SummaryRow::to_csv(&rows)?, text);
+    Ok(())
+}

@@ -17,10 +17,11 @@
 //! has one (log B for InfoNCE/TNCE, 1 + log((B − 1)/α) for I_α), so "never above the cap" is a
 //! column to read, not a claim.
 
+use super::distinct_sorted;
 use super::{mean_var_sem, with_progress, Grid};
 use crate::bounds::{Alpha, Bound, BoundKind, JS_EVAL_SHIFT};
 use crate::error::{Error, Result};
-use crate::io::{num, write_csv};
+use crate::io::{csv_column, csv_strings, num, parse_csv, write_csv};
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -135,6 +136,70 @@ impl Report {
         self.rows
             .iter()
             .find(|r| r.bound == bound && r.mi == mi && r.batch_size == batch_size)
+    }
+
+    /// Reads back a table written by [`Report::to_csv`] (e.g. `figures/01_bounds_gaussian.csv`)
+    /// to re-plot it without recomputing: the bounds (in first-appearance order) and the grid come
+    /// from the rows, `replicates` (not in the table) from the caller; each row's kind and cap
+    /// are re-derived from its bound and checked against the table.
+    pub fn from_csv(text: &str, replicates: usize) -> Result<Report> {
+        const OP: &str = "bound_survey::Report::from_csv";
+        let (h, rows) = parse_csv(OP, text)?;
+        let col = |name| csv_column(OP, &h, &rows, name);
+        let (mi, b, mean, bias) = (col("mi")?, col("batch_size")?, col("mean")?, col("bias")?);
+        let (sem, max, cap) = (col("sem")?, col("max")?, col("cap")?);
+        let (names, kinds) = (
+            csv_strings(OP, &h, &rows, "bound")?,
+            csv_strings(OP, &h, &rows, "kind")?,
+        );
+        let mut bounds: Vec<Bound> = Vec::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for k in 0..rows.len() {
+            let bound: Bound = names[k].parse()?;
+            let batch_size = b[k] as usize;
+            let derived_cap = bound.cap(batch_size);
+            let cap_matches = match derived_cap {
+                Some(c) => (c - cap[k]).abs() <= 1e-12 * c.abs().max(1.0),
+                None => cap[k].is_nan(),
+            };
+            if bound.kind().name() != kinds[k] || !cap_matches {
+                return Err(Error::InvalidParameter {
+                    op: OP,
+                    name: "row",
+                    value: format!("{} (kind {}, cap {})", names[k], kinds[k], cap[k]),
+                    reason: "the kind or cap does not match the bound's (another version?)",
+                });
+            }
+            if !bounds.contains(&bound) {
+                bounds.push(bound);
+            }
+            out.push(Row {
+                bound: bound.name(),
+                kind: bound.kind(),
+                mi: mi[k],
+                batch_size,
+                mean: mean[k],
+                bias: bias[k],
+                sem: sem[k],
+                max: max[k],
+                cap: derived_cap,
+            });
+        }
+        let config = Config {
+            grid: Grid {
+                mis: distinct_sorted(&mi),
+                batch_sizes: distinct_sorted(&b).iter().map(|&x| x as usize).collect(),
+                replicates,
+                ..Grid::default()
+            },
+            bounds,
+        };
+        config.validate()?;
+        Ok(Report {
+            config,
+            rows: out,
+            elapsed_s: f64::NAN,
+        })
     }
 
     /// `bound, kind, mi, batch_size, mean, bias, sem, max, cap` (cap empty where none).

@@ -3,7 +3,7 @@
 
 use super::{Config, RunSpec};
 use crate::error::{Error, Result};
-use crate::io::{num, write_csv};
+use crate::io::{csv_column, csv_strings, num, parse_csv, write_csv};
 use crate::train::{CriticKind, DatasetKind, History};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,68 @@ pub struct SummaryRow {
     pub bias: f64,
     /// Variance (n − 1) of the raw estimates over the same steps.
     pub variance: f64,
+}
+
+impl SummaryRow {
+    const COLUMNS: [&'static str; 7] = [
+        "dataset",
+        "critic",
+        "estimator",
+        "true_mi",
+        "mean_estimate",
+        "bias",
+        "variance",
+    ];
+
+    /// The rows as `fig2_summary.csv` (NaN as an empty field).
+    pub fn to_csv(rows: &[SummaryRow]) -> Result<String> {
+        write_csv(
+            &Self::COLUMNS,
+            rows.iter().map(|r| {
+                vec![
+                    r.dataset.clone(),
+                    r.critic.clone(),
+                    r.estimator.clone(),
+                    num(r.true_mi),
+                    num(r.mean_estimate),
+                    num(r.bias),
+                    num(r.variance),
+                ]
+            }),
+        )
+    }
+
+    /// Reads back a table written by [`SummaryRow::to_csv`] (e.g. the committed
+    /// `figures/fig2_summary.csv`), to compare sweeps or tabulate without the stored runs (the
+    /// curves themselves re-plot from the run store: [`super::stored`]).
+    pub fn from_csv(text: &str) -> Result<Vec<SummaryRow>> {
+        const OP: &str = "staircase::SummaryRow::from_csv";
+        let (h, rows) = parse_csv(OP, text)?;
+        let strings = |name| csv_strings(OP, &h, &rows, name);
+        let col = |name| csv_column(OP, &h, &rows, name);
+        let (dataset, critic, estimator) = (
+            strings("dataset")?,
+            strings("critic")?,
+            strings("estimator")?,
+        );
+        let (true_mi, mean, bias, variance) = (
+            col("true_mi")?,
+            col("mean_estimate")?,
+            col("bias")?,
+            col("variance")?,
+        );
+        Ok((0..rows.len())
+            .map(|k| SummaryRow {
+                dataset: dataset[k].clone(),
+                critic: critic[k].clone(),
+                estimator: estimator[k].clone(),
+                true_mi: true_mi[k],
+                mean_estimate: mean[k],
+                bias: bias[k],
+                variance: variance[k],
+            })
+            .collect())
+    }
 }
 
 /// The sweep's result.
@@ -145,28 +207,7 @@ impl Report {
     /// `dataset, critic, estimator, true_mi, mean_estimate, bias, variance`
     /// (`figures/fig2_summary.csv`; NaN as an empty field).
     pub fn summary_csv(&self) -> Result<String> {
-        write_csv(
-            &[
-                "dataset",
-                "critic",
-                "estimator",
-                "true_mi",
-                "mean_estimate",
-                "bias",
-                "variance",
-            ],
-            self.summary().into_iter().map(|r| {
-                vec![
-                    r.dataset,
-                    r.critic,
-                    r.estimator,
-                    num(r.true_mi),
-                    num(r.mean_estimate),
-                    num(r.bias),
-                    num(r.variance),
-                ]
-            }),
-        )
+        SummaryRow::to_csv(&self.summary())
     }
 
     /// The summary as a DataFrame with the columns of [`Report::summary_csv`].
