@@ -11,7 +11,7 @@
 //! All R replicates of a cell are one batched computation on `[R, B, B]` tensors (chunked over R
 //! so memory stays bounded), not a loop over replicates.
 
-use super::{distinct_sorted, mean_var_sem, with_progress, Grid};
+use super::{distinct_sorted, mean_var_sem, with_progress, Grid, GridReport};
 use crate::bounds::{interpolated_many, loo_upper, tnce, Alpha};
 use crate::error::Result;
 use crate::io::{csv_column, csv_strings, num, parse_csv, write_csv};
@@ -89,24 +89,11 @@ pub struct Row {
 }
 
 /// The result of [`run`].
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Report {
-    /// The configuration that produced it.
-    pub config: Config,
-    /// One row per estimator, MI and batch size.
-    pub rows: Vec<Row>,
-    /// Wall time of the run in seconds.
-    pub elapsed_s: f64,
-}
+pub type Report = GridReport<Config, Row>;
 
-impl Report {
-    /// The row of one cell.
-    pub fn row(&self, estimator: &str, mi: f64, batch_size: usize) -> Option<&Row> {
-        self.rows
-            .iter()
-            .find(|r| r.estimator == estimator && r.mi == mi && r.batch_size == batch_size)
-    }
+super::grid::impl_cell_row!(Row, estimator);
 
+impl GridReport<Config, Row> {
     /// Checks the sandwich E[TNCE] ≤ I ≤ E[leave-one-out upper bound] and TNCE ≤ log B at every
     /// cell with B ≥ `min_batch_size`, with `n_se` standard errors of slack (cells without both
     /// rows are skipped).

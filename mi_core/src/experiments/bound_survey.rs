@@ -18,7 +18,7 @@
 //! column to read, not a claim.
 
 use super::distinct_sorted;
-use super::{mean_var_sem, with_progress, Grid};
+use super::{mean_var_sem, with_progress, Grid, GridReport};
 use crate::bounds::{Alpha, Bound, BoundKind, JS_EVAL_SHIFT};
 use crate::error::{Error, Result};
 use crate::io::{csv_column, csv_strings, num, parse_csv, write_csv};
@@ -120,24 +120,11 @@ pub struct Row {
 }
 
 /// The result of [`run`].
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Report {
-    /// The configuration that produced it.
-    pub config: Config,
-    /// One row per bound, MI and batch size.
-    pub rows: Vec<Row>,
-    /// Wall time in seconds.
-    pub elapsed_s: f64,
-}
+pub type Report = GridReport<Config, Row>;
 
-impl Report {
-    /// The row of one cell.
-    pub fn row(&self, bound: &str, mi: f64, batch_size: usize) -> Option<&Row> {
-        self.rows
-            .iter()
-            .find(|r| r.bound == bound && r.mi == mi && r.batch_size == batch_size)
-    }
+super::grid::impl_cell_row!(Row, bound);
 
+impl GridReport<Config, Row> {
     /// Reads back a table written by [`Report::to_csv`] (e.g. `figures/01_bounds_gaussian.csv`)
     /// to re-plot it without recomputing: the bounds (in first-appearance order) and the grid come
     /// from the rows, `replicates` (not in the table) from the caller; each row's kind and cap

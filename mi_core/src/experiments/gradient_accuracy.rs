@@ -13,7 +13,7 @@
 //! Replicates are batched: ρ is a `[R, 1, d]` variable (one copy per replicate, all equal), so
 //! one backward pass through the sum of the R values gives every replicate's own gradient.
 
-use super::{cell_rng, distinct_sorted, with_progress, Grid};
+use super::{cell_rng, distinct_sorted, with_progress, Grid, GridReport};
 use crate::bounds::{interpolated_many, tnce, Alpha};
 use crate::data::mi_to_rho;
 use crate::density::{diag_gaussian_log_prob_pairs, std_normal_log_prob};
@@ -122,24 +122,11 @@ pub struct BestAlpha {
 }
 
 /// The result of [`run`].
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Report {
-    /// The configuration that produced it.
-    pub config: Config,
-    /// One row per estimator, MI and B.
-    pub rows: Vec<Row>,
-    /// Wall time in seconds.
-    pub elapsed_s: f64,
-}
+pub type Report = GridReport<Config, Row>;
 
-impl Report {
-    /// The row of one cell.
-    pub fn row(&self, estimator: &str, mi: f64, batch_size: usize) -> Option<&Row> {
-        self.rows
-            .iter()
-            .find(|r| r.estimator == estimator && r.mi == mi && r.batch_size == batch_size)
-    }
+super::grid::impl_cell_row!(Row, estimator);
 
+impl GridReport<Config, Row> {
     /// The best α of every (MI, B) cell, over the I_α rows.
     pub fn best_alpha(&self) -> Vec<BestAlpha> {
         let mut out = Vec::new();

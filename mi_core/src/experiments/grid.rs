@@ -1,7 +1,8 @@
 //! The (MI, batch size) grid that the optimal-critic experiments share — the bound survey,
 //! Figure 3 and Figure 4: its settings, its checks, its cells, their random streams and the
 //! parallel sweep over them. An experiment's `Config` holds a [`Grid`] (flattened in its JSON)
-//! beside its own fields, and its `run_with` is one call to [`Grid::sweep`].
+//! beside its own fields, its `run_with` is one call to [`Grid::sweep`], and its `Report` is a
+//! [`GridReport`] of its own config and row types.
 
 use super::{chunk_len, run_cells};
 use crate::data::CorrelatedGaussian;
@@ -140,5 +141,54 @@ impl Grid {
             done += c;
         }
         Ok(())
+    }
+}
+
+/// A row of one (MI, B) cell of a grid experiment, for [`GridReport::row`].
+pub trait CellRow {
+    /// The bound's or estimator's name.
+    fn name(&self) -> &str;
+    /// The cell's true MI.
+    fn mi(&self) -> f64;
+    /// The cell's batch size.
+    fn batch_size(&self) -> usize;
+}
+
+/// `impl CellRow for ROW` from its `mi` and `batch_size` fields and the field holding its name.
+macro_rules! impl_cell_row {
+    ($row:ty, $name:ident) => {
+        impl $crate::experiments::CellRow for $row {
+            fn name(&self) -> &str {
+                &self.$name
+            }
+            fn mi(&self) -> f64 {
+                self.mi
+            }
+            fn batch_size(&self) -> usize {
+                self.batch_size
+            }
+        }
+    };
+}
+pub(crate) use impl_cell_row;
+
+/// The result of a grid experiment: its configuration, one row per (name, MI, B) and the wall
+/// time. Each experiment names it `Report` (`GridReport<Config, Row>`) and adds its own methods.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GridReport<C, R> {
+    /// The configuration that produced it.
+    pub config: C,
+    /// One row per bound or estimator, MI and batch size.
+    pub rows: Vec<R>,
+    /// Wall time in seconds (NaN for a report read back from a table).
+    pub elapsed_s: f64,
+}
+
+impl<C, R: CellRow> GridReport<C, R> {
+    /// The row of one cell.
+    pub fn row(&self, name: &str, mi: f64, batch_size: usize) -> Option<&R> {
+        self.rows
+            .iter()
+            .find(|r| r.name() == name && r.mi() == mi && r.batch_size() == batch_size)
     }
 }

@@ -21,7 +21,7 @@ mod grid;
 mod recommend;
 pub mod staircase;
 
-pub use grid::Grid;
+pub use grid::{CellRow, Grid, GridReport};
 pub use recommend::{recommend_alpha, BEST_ALPHA_BATCH_SIZES, BEST_ALPHA_MAP, BEST_ALPHA_MIS};
 
 use crate::error::{Error, Result};
