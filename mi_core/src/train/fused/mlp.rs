@@ -185,11 +185,9 @@ impl FusedMlp {
                 par,
             )?;
             // a_k = ReLU(z_{k−1}): the gradient passes where z_{k−1} ≥ 0 (see [`relu`]).
-            dn.iter_mut().zip(a).for_each(|(g, &v)| {
-                if !passes(v) {
-                    *g = 0.0
-                }
-            });
+            dn.iter_mut()
+                .zip(a)
+                .for_each(|(g, &v)| *g = f32::from_bits(g.to_bits() & pass_mask(v)));
             std::mem::swap(&mut self.d_cur, &mut self.d_next);
         }
         Ok(())
@@ -200,21 +198,22 @@ impl FusedMlp {
 /// −0.0. Candle's ReLU backward (the reference) passes the gradient where z ≥ 0 — ties at
 /// exactly 0 do occur, e.g. a unit whose inputs are all dead and whose bias is still 0 — and a
 /// signed zero keeps that one bit without storing z. As a product's input −0.0 acts as 0.
+/// NaN carries on (NaN < 0 is false), so a blown-up critic is still seen as diverged. Written
+/// as one select so the loops vectorise.
 #[inline]
 pub(crate) fn relu(z: f32) -> f32 {
-    if z >= 0.0 {
-        z + 0.0
-    } else if z.is_nan() {
-        z // NaN carries on, so a blown-up critic is still seen as diverged
-    } else {
+    if z < 0.0 {
         -0.0
+    } else {
+        z + 0.0
     }
 }
 
-/// Whether the gradient passes through a ReLU output `a` (made by [`relu`]): z ≥ 0.
+/// All ones where the gradient passes through a ReLU output `a` made by [`relu`] (z ≥ 0: the
+/// sign bit is clear), zero where it does not; a bit mask, so the masking loop has no branch.
 #[inline]
-pub(crate) fn passes(a: f32) -> bool {
-    a.is_sign_positive()
+pub(crate) fn pass_mask(a: f32) -> u32 {
+    !(((a.to_bits() as i32) >> 31) as u32)
 }
 
 fn grow(buf: &mut Vec<f32>, n: usize) {
