@@ -127,7 +127,11 @@ fn compare(
 #[test]
 fn gradients_match_autograd_for_every_bound_small() -> R {
     for critic in [CriticKind::Separable, CriticKind::Concat] {
-        for baseline in [BaselineKind::Constant, BaselineKind::Learned] {
+        for baseline in [
+            BaselineKind::Constant,
+            BaselineKind::Learned,
+            BaselineKind::Gaussian,
+        ] {
             for name in BOUNDS {
                 let bound: Bound = name.parse()?;
                 let worst = compare(critic, baseline, bound, (3, 8, 6))?;
