@@ -7,6 +7,12 @@
 //! on loss = −value over the critic and baseline jointly. A non-finite value ends the run as
 //! "diverged at step N" without raising an error, so a sweep goes on.
 //!
+//! On the CPU in f32 the separable and concat MLP critics (with any baseline) train through a
+//! fused step — forward, backward and Adam over preallocated buffers, the bound itself still
+//! evaluated and differentiated by Candle on the `[B, B]` scores — which agrees with the Candle
+//! autograd step to f32 rounding; `MI_CORE_FUSED=0` or [`Trainer::set_fused`]`(false)` forces
+//! autograd, the general path and the reference.
+//!
 //! Runs are deterministic on the CPU: the weights come from the seed ([`crate::nn`]) and step t's
 //! batch from its own RNG stream (seed, t), so a run resumed from a checkpoint reproduces the
 //! uninterrupted run's later estimates exactly.

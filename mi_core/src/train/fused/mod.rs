@@ -40,7 +40,8 @@ use concat::FusedConcat;
 use gemm::Parallelism;
 use mlp::FusedMlp;
 
-/// The environment variable that turns the fused path off (`0`, `false` or `off`).
+/// The environment variable that turns the fused training step off (`MI_CORE_FUSED=0`, `false`,
+/// `off` or `no`), read when a `Trainer` is built; Candle autograd then trains every model.
 pub const FUSED_ENV: &str = "MI_CORE_FUSED";
 
 /// Whether the environment allows the fused path.
