@@ -535,6 +535,8 @@ fn fused_step_agrees_with_autograd_and_resumes_exactly() -> R {
         }
         let (f, a) = (&runs[0].history().estimates, &runs[1].history().estimates);
         assert_eq!(f.len(), 30);
+        let worst = f.iter().zip(a).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+        eprintln!("{critic:?} {bound}: largest |fused − autograd| over 30 steps {worst:e}");
         for (k, (x, y)) in f.iter().zip(a).enumerate() {
             assert!(
                 (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
