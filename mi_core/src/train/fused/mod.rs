@@ -14,8 +14,10 @@
 //!    dL/dS and dL/d log a. Every bound is covered the same way.
 //! 3. **Backward** ([`FusedStep::backward_and_update`]): dL/dS through the critic (and dL/d log a
 //!    through the baseline) into preallocated gradient buffers: ReLU masks and bias sums in
-//!    place; the concat critic's B² pairs as row blocks of one `[B², H]` buffer; the separable
-//!    critic's two towers on two threads when candle's kernels may use ≥ 2 threads.
+//!    place; the concat critic's B² pairs in one `[B², H]` buffer (pair (i, j) is row i·B + j),
+//!    its large products split over candle's thread count by gemm itself (its elementwise passes
+//!    run on one thread); the separable critic's two towers on two threads when candle's kernels
+//!    may use ≥ 2 threads (`RAYON_NUM_THREADS`, see [`super::set_kernel_threads`]).
 //! 4. **Adam** ([`crate::train::Adam`]'s fused update): the new values are written into the
 //!    existing `Var`s in place and the moments stay in the optimiser's state, so checkpoints,
 //!    `state_tensors`/`restore` and exact resume are those of the autograd path.
