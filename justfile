@@ -67,10 +67,11 @@ fig2 profile="quick" out="": setup
     {{python}} notebooks/tools/browser.py export {{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}/fig2_staircase.html
 
 # Installs PyTorch into .venv-bench (~5 GB) unless BENCH_PYTHON names a Python that has it.
-# One training step of mi_core vs PyTorch eager on the CPU (same threads, interleaved): medians, ratios.
-bench threads="1" rounds="5":
+# One training step of mi_core (fused and autograd) vs PyTorch eager on the CPU (same threads,
+# interleaved): medians, ratios, GFLOP/s and the matmul ceiling; once per thread count.
+bench threads="1 2" rounds="3":
     if [ -z "${BENCH_PYTHON:-}" ] && [ ! -x .venv-bench/bin/python ]; then python3 -m venv .venv-bench && .venv-bench/bin/pip install --quiet "torch==2.15.0" numpy; fi
-    cargo bench --bench train_step --features mi_core/cli -- --threads {{threads}} --rounds {{rounds}}
+    for t in {{threads}}; do cargo bench --bench train_step --features mi_core/cli -- --threads $t --rounds {{rounds}}; done
 
 # Run the `mi` command-line tool, e.g. `just mi bounds --scores S.npy --alpha 0.5 --format table`.
 mi *args:

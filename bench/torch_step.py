@@ -2,7 +2,9 @@
 
 Run as a worker by benches/train_step.rs: it reads lines `CRITIC BOUND B REPS` on stdin
 (critic: separable | concat, bound: infonce | nwj) and answers each with one JSON line
-`{"times": [seconds per step, ...]}`. The model, loss and optimiser mirror mi_core's:
+`{"times": [seconds per step, ...]}`; a line `matmul M K N` is answered with the
+median GFLOP/s of an [M, K] @ [K, N] f32 product (the ceiling). The model, loss and
+optimiser mirror mi_core's:
 
 * MLPs with Glorot-uniform kernels and zero biases, ReLU; separable critic g, h: d -> 256 -> 256 -> 32,
   scores = h(y) g(x)^T (rows are y); concat critic F: 2d -> 256 -> 256 -> 1 on every pair, its first
@@ -108,6 +110,17 @@ def main():
             continue
         if parts[0] == "quit":
             break
+        if parts[0] == "matmul":
+            m, k, n = (int(v) for v in parts[1:4])
+            a, w = torch.randn(m, k), torch.randn(k, n)
+            times = []
+            for _ in range(20):
+                t0 = time.perf_counter()
+                a @ w
+                times.append(time.perf_counter() - t0)
+            times.sort()
+            print(json.dumps({"gflops": 2.0 * m * k * n / times[len(times) // 2] / 1e9}), flush=True)
+            continue
         critic, bound, b, reps = parts[0], parts[1], int(parts[2]), int(parts[3])
         key = (critic, bound, b)
         if key not in cases:

@@ -96,13 +96,60 @@ fn update<T: Copy + Into<f64>, U>(
         .iter()
         .zip(g)
         .zip(m.iter_mut().zip(v.iter_mut()))
-        .map(|((&p, &gi), (m, v))| {
-            let gi: f64 = gi.into();
-            *m += (1.0 - c.beta1) * (gi - *m);
-            *v += (1.0 - c.beta2) * (gi * gi - *v);
-            cast(p.into() - alpha * *m / (v.sqrt() + c.eps))
-        })
+        .map(|((&p, &gi), (m, v))| cast(update_one(p.into(), gi.into(), m, v, &c, alpha)))
         .collect()
+}
+
+/// The Adam update of one scalar, in f64 (shared by every path, so they agree bit for bit).
+#[inline]
+fn update_one(p: f64, g: f64, m: &mut f64, v: &mut f64, c: &AdamConfig, alpha: f64) -> f64 {
+    *m += (1.0 - c.beta1) * (g - *m);
+    *v += (1.0 - c.beta2) * (g * g - *v);
+    p - alpha * *m / (v.sqrt() + c.eps)
+}
+
+/// The fused path's update of one f32 CPU parameter, written into its storage in place.
+struct InPlace<'a> {
+    grad: &'a [f32],
+    moments: std::cell::RefCell<(&'a mut [f64], &'a mut [f64])>,
+    config: AdamConfig,
+    alpha: f64,
+}
+
+impl candle_core::InplaceOp1 for InPlace<'_> {
+    fn name(&self) -> &'static str {
+        "adam-in-place"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &mut candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<()> {
+        let candle_core::CpuStorage::F32(data) = storage else {
+            candle_core::bail!("adam-in-place: an f32 parameter is expected")
+        };
+        let Some(theta) = layout
+            .contiguous_offsets()
+            .and_then(|(lo, hi)| data.get_mut(lo..hi))
+        else {
+            candle_core::bail!("adam-in-place: the parameter is not contiguous")
+        };
+        let mut moments = self.moments.borrow_mut();
+        let (m, v) = &mut *moments;
+        if theta.len() != self.grad.len() || m.len() != theta.len() || v.len() != theta.len() {
+            candle_core::bail!("adam-in-place: parameter, gradient and moments differ in size")
+        }
+        for (((p, &g), m), v) in theta
+            .iter_mut()
+            .zip(self.grad)
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
+            *p = update_one(f64::from(*p), f64::from(g), m, v, &self.config, self.alpha) as f32;
+        }
+        Ok(())
+    }
 }
 
 /// One parameter and its moments.
@@ -194,6 +241,39 @@ impl Adam {
                 }
             };
             slot.var.set(&value)?;
+        }
+        Ok(())
+    }
+
+    /// The parameters' names, in the order of [`Adam::step_fused`]'s gradients.
+    pub(crate) fn slot_names(&self) -> impl Iterator<Item = &str> {
+        self.slots.iter().map(|s| s.name.as_str())
+    }
+
+    /// One update from gradients given as f32 slices, one per parameter in
+    /// [`Adam::slot_names`] order (`None`: no gradient, the parameter is left alone), written
+    /// into the f32 CPU parameters in place — the same arithmetic as [`Adam::step`].
+    pub(crate) fn step_fused(&mut self, grads: &[Option<&[f32]>]) -> candle_core::Result<()> {
+        if grads.len() != self.slots.len() {
+            candle_core::bail!(
+                "Adam::step_fused: {} gradients for {} parameters",
+                grads.len(),
+                self.slots.len()
+            )
+        }
+        self.t += 1;
+        let c = self.config;
+        let t = self.t as i32;
+        let alpha = c.lr * (1.0 - c.beta2.powi(t)).sqrt() / (1.0 - c.beta1.powi(t));
+        for (slot, grad) in self.slots.iter_mut().zip(grads) {
+            let Some(grad) = *grad else { continue };
+            let op = InPlace {
+                grad,
+                moments: std::cell::RefCell::new((&mut slot.m, &mut slot.v)),
+                config: c,
+                alpha,
+            };
+            slot.var.as_tensor().inplace_op1(&op)?;
         }
         Ok(())
     }

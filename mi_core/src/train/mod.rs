@@ -7,6 +7,12 @@
 //! on loss = −value over the critic and baseline jointly. A non-finite value ends the run as
 //! "diverged at step N" without raising an error, so a sweep goes on.
 //!
+//! On the CPU in f32 the separable and concat MLP critics (with any baseline) train through a
+//! fused step — forward, backward and Adam over preallocated buffers, the bound itself still
+//! evaluated and differentiated by Candle on the `[B, B]` scores — which agrees with the Candle
+//! autograd step to f32 rounding; `MI_CORE_FUSED=0` or [`Trainer::set_fused`]`(false)` forces
+//! autograd, the general path and the reference.
+//!
 //! Runs are deterministic on the CPU: the weights come from the seed ([`crate::nn`]) and step t's
 //! batch from its own RNG stream (seed, t), so a run resumed from a checkpoint reproduces the
 //! uninterrupted run's later estimates exactly.
@@ -33,10 +39,12 @@
 
 mod adam;
 mod checkpoint;
+mod fused;
 mod stream;
 
 pub use adam::{Adam, AdamConfig};
 pub use checkpoint::CHECKPOINT_FORMAT;
+pub use fused::FUSED_ENV;
 pub use stream::{CubicScale, DatasetKind, FixedStream, StaircaseStream, Stream};
 
 use crate::bounds::{Bound, Estimator};
@@ -291,6 +299,8 @@ pub struct Trainer {
     config: FitConfig,
     step: usize,
     history: History,
+    /// The fused CPU step, where it applies ([`fused`]); `None`: Candle autograd.
+    fused: Option<fused::FusedStep>,
 }
 
 impl Trainer {
@@ -333,6 +343,11 @@ impl Trainer {
         } else {
             Some(Adam::new(config.adam, vars)?)
         };
+        let fused = if fused::enabled_by_env() {
+            fused::FusedStep::new(&model, adam.as_ref())?
+        } else {
+            None
+        };
         Ok(Self {
             model,
             estimator: Estimator::new(bound)?,
@@ -340,7 +355,25 @@ impl Trainer {
             config: *config,
             step: 0,
             history: History::default(),
+            fused,
         })
+    }
+
+    /// Chooses between the fused CPU step (where it applies: a CPU, f32 model with a separable
+    /// or concat critic) and Candle autograd (the general path and the reference); returns
+    /// whether the fused step is now in use. Both give the same run up to f32 rounding.
+    pub fn set_fused(&mut self, on: bool) -> Result<bool> {
+        self.fused = if on {
+            fused::FusedStep::new(&self.model, self.adam.as_ref())?
+        } else {
+            None
+        };
+        Ok(self.fused.is_some())
+    }
+
+    /// Whether steps run on the fused CPU path ([`Trainer::set_fused`]).
+    pub fn is_fused(&self) -> bool {
+        self.fused.is_some()
     }
 
     /// The model.
@@ -409,8 +442,13 @@ impl Trainer {
                 });
             }
         }
-        let scores = self.model.scores(&batch, stream.known(t))?;
-        let log_base = self.model.log_baseline(&batch.y)?;
+        let (scores, log_base) = match self.fused.as_mut() {
+            Some(fused) => fused.forward(&self.model, &batch)?,
+            None => (
+                self.model.scores(&batch, stream.known(t))?,
+                self.model.log_baseline(&batch.y)?,
+            ),
+        };
         // A critic that blew up (non-finite scores) ends the run like a non-finite value; the
         // bounds themselves refuse such input with an error.
         let blown = !all_finite(&scores)? || !log_base.as_ref().map_or(Ok(true), all_finite)?;
@@ -442,7 +480,10 @@ impl Trainer {
         self.step += 1;
         if let (Some(adam), Some(value)) = (self.adam.as_mut(), value) {
             let grads = value.neg()?.backward()?;
-            adam.step(&grads)?;
+            match self.fused.as_mut() {
+                Some(fused) => fused.backward_and_update(&grads, adam)?,
+                None => adam.step(&grads)?,
+            }
         }
         Ok(StepLog {
             step: t,
