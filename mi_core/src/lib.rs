@@ -39,8 +39,10 @@ pub mod plot;
 pub mod prelude;
 pub mod progress;
 mod seed;
+pub mod special;
 #[cfg(feature = "tables")]
 pub mod table;
+pub mod tasks;
 pub mod train;
 
 pub use error::{Error, Result};
