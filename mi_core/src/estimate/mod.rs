@@ -25,9 +25,13 @@
 //! with α from [`recommend_alpha`] at that estimate, and the better of the two on the validation
 //! split is reported. The result says why.
 
+mod bench;
 mod prepare;
 mod report;
 
+pub use bench::{
+    bench, bench_header, bench_line, render_bench_table, task_tensors, within_tolerance, BenchRow,
+};
 pub use prepare::Transform;
 pub use report::{BestLower, Estimate, EstimateAll};
 

@@ -72,10 +72,7 @@ impl Rows {
                 dtype: t.dtype(),
             });
         }
-        let values = t
-            .to_dtype(DType::F64)?
-            .flatten_all()?
-            .to_vec1::<f64>()?;
+        let values = t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
         Ok(Self { n, dim, values })
     }
 
@@ -87,7 +84,10 @@ impl Rows {
         Self {
             n: idx.len(),
             dim: self.dim,
-            values: idx.iter().flat_map(|&i| self.row(i).iter().copied()).collect(),
+            values: idx
+                .iter()
+                .flat_map(|&i| self.row(i).iter().copied())
+                .collect(),
         }
     }
 }
@@ -98,14 +98,19 @@ pub(crate) fn finite_rows(x: &Rows, y: &Rows, drop: bool) -> Result<(Rows, Rows,
     if x.n != y.n {
         return Err(Error::Shape {
             op: "estimate",
-            detail: format!("x has {} rows and y has {}: they must pair up row by row", x.n, y.n),
+            detail: format!(
+                "x has {} rows and y has {}: they must pair up row by row",
+                x.n, y.n
+            ),
         });
     }
     let finite = |r: &Rows, i: usize| r.row(i).iter().all(|v| v.is_finite());
     let keep: Vec<usize> = (0..x.n).filter(|&i| finite(x, i) && finite(y, i)).collect();
     let dropped = x.n - keep.len();
     if dropped > 0 && !drop {
-        let first = (0..x.n).find(|i| keep.binary_search(i).is_err()).unwrap_or(0);
+        let first = (0..x.n)
+            .find(|i| keep.binary_search(i).is_err())
+            .unwrap_or(0);
         return Err(Error::InvalidParameter {
             op: "estimate",
             name: "rows",
@@ -130,15 +135,22 @@ pub(crate) fn split(n: usize, n_val: usize, n_test: usize, seed: u64) -> [Vec<us
 /// A per-column transform fitted on training rows.
 #[derive(Clone, Debug)]
 pub(crate) enum Fitted {
-    Standardize { mean: Vec<f64>, sd: Vec<f64> },
+    Standardize {
+        mean: Vec<f64>,
+        sd: Vec<f64>,
+    },
     /// Each column's sorted training values.
-    Gaussianize { sorted: Vec<Vec<f64>> },
+    Gaussianize {
+        sorted: Vec<Vec<f64>>,
+    },
 }
 
 impl Fitted {
     pub fn fit(kind: Transform, train: &Rows) -> Self {
         let column = |k: usize| -> Vec<f64> {
-            (0..train.n).map(|i| train.values[i * train.dim + k]).collect()
+            (0..train.n)
+                .map(|i| train.values[i * train.dim + k])
+                .collect()
         };
         match kind {
             Transform::Standardize => {
@@ -149,7 +161,11 @@ impl Fitted {
                     let v = c.iter().map(|v| (v - m).powi(2)).sum::<f64>()
                         / (c.len().max(2) - 1) as f64;
                     mean.push(m);
-                    sd.push(if v > 0.0 && v.is_finite() { v.sqrt() } else { 1.0 });
+                    sd.push(if v > 0.0 && v.is_finite() {
+                        v.sqrt()
+                    } else {
+                        1.0
+                    });
                 }
                 Fitted::Standardize { mean, sd }
             }
@@ -217,9 +233,11 @@ impl RowStream {
     pub fn batch_of(&self, idx: &[usize], device: &Device, dtype: DType) -> Result<Batch> {
         let to = |r: &Rows| -> Result<Tensor> {
             let sel = r.select(idx);
-            Ok(Tensor::from_vec(sel.values, (sel.n, sel.dim), &Device::Cpu)?
-                .to_dtype(dtype)?
-                .to_device(device)?)
+            Ok(
+                Tensor::from_vec(sel.values, (sel.n, sel.dim), &Device::Cpu)?
+                    .to_dtype(dtype)?
+                    .to_device(device)?,
+            )
         };
         Ok(Batch {
             x: to(&self.x)?,
@@ -273,7 +291,10 @@ mod tests {
         let y = rows(vec![1.0, 2.0, 3.0, f64::INFINITY], 1);
         assert!(finite_rows(&x, &y, false).is_err());
         let (a, b, dropped) = finite_rows(&x, &y, true)?;
-        assert_eq!((a.values, b.values, dropped), (vec![1.0, 3.0], vec![1.0, 3.0], 2));
+        assert_eq!(
+            (a.values, b.values, dropped),
+            (vec![1.0, 3.0], vec![1.0, 3.0], 2)
+        );
         assert!(finite_rows(&x, &rows(vec![1.0; 3], 1), true).is_err());
         Ok(())
     }
@@ -291,13 +312,21 @@ mod tests {
 
     #[test]
     fn transforms_are_monotone_and_unit_scale() {
-        let train = rows((0..1000).map(|i| ((i * 7919) % 1000) as f64 / 10.0).collect(), 1);
+        let train = rows(
+            (0..1000)
+                .map(|i| ((i * 7919) % 1000) as f64 / 10.0)
+                .collect(),
+            1,
+        );
         for kind in [Transform::Standardize, Transform::Gaussianize] {
             let f = Fitted::fit(kind, &train);
             let t = f.apply(&train);
             let m = t.values.iter().sum::<f64>() / 1000.0;
             let v = t.values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / 999.0;
-            assert!(m.abs() < 1e-9 && (v - 1.0).abs() < 0.02, "{kind:?}: {m} {v}");
+            assert!(
+                m.abs() < 1e-9 && (v - 1.0).abs() < 0.02,
+                "{kind:?}: {m} {v}"
+            );
             let probe = rows((0..300).map(|i| i as f64 * 0.3 - 0.5).collect(), 1);
             let out = f.apply(&probe).values;
             // Strictly increasing inside the training range (0..99.9), flat only beyond it.

@@ -109,7 +109,8 @@ impl Estimate {
 
     /// A plain-text summary: the estimate line, then the warnings.
     pub fn render_table(&self) -> String {
-        let mut out = format!(
+        let mut out =
+            format!(
             "{:<14} {:>10} {:>9} {:>8} {:>6} {:>7}\n{:<14} {:>10.4} {:>9.4} {:>8} {:>6} {:>7.1}\n",
             "bound", "estimate", "std_err", "kind", "B", "seconds", self.bound, self.estimate,
             self.std_err, self.kind.name(), self.batch_size, self.seconds
@@ -210,7 +211,11 @@ pub(crate) fn warnings(e: &Estimate, max_steps: usize) -> Vec<String> {
             e.train_estimate, e.estimate
         ));
     }
-    if !e.stopped_early && e.diverged_at.is_none() && e.steps >= max_steps && e.best_step + 1 >= max_steps {
+    if !e.stopped_early
+        && e.diverged_at.is_none()
+        && e.steps >= max_steps
+        && e.best_step + 1 >= max_steps
+    {
         w.push(format!(
             "the validation estimate was still rising at the last step ({max_steps}): more \
              steps (--steps) may give a larger estimate"

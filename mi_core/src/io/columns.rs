@@ -90,7 +90,13 @@ impl Table {
                 }
                 out.push(k);
             } else {
-                let mut known = self.names.iter().take(20).cloned().collect::<Vec<_>>().join(", ");
+                let mut known = self
+                    .names
+                    .iter()
+                    .take(20)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 if d > 20 {
                     known.push_str(", …");
                 }
@@ -214,8 +220,12 @@ pub fn read_npz(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) ->
         ));
     }
     let size = entry.size();
-    super::npy::read_npy_from(entry, Some(size))
-        .map_err(|d| bad(path, format!("array `{chosen}` is not a valid f32/f64 .npy: {d}")))
+    super::npy::read_npy_from(entry, Some(size)).map_err(|d| {
+        bad(
+            path,
+            format!("array `{chosen}` is not a valid f32/f64 .npy: {d}"),
+        )
+    })
 }
 
 fn read_csv(path: &Path) -> Result<Table> {
@@ -248,6 +258,80 @@ fn read_csv(path: &Path) -> Result<Table> {
     })
 }
 
+/// Where X and Y come from (the inputs of `mi estimate`).
+#[derive(Clone, Copy, Debug)]
+pub struct XySource<'a> {
+    /// The file holding X (and Y, when `y` is `None`).
+    pub x: &'a Path,
+    /// The file holding Y, if not X's.
+    pub y: Option<&'a Path>,
+    /// X's columns (default: all, or all but Y's in a shared file).
+    pub x_cols: Option<&'a str>,
+    /// Y's columns (default: all of Y's file; required for a shared table file).
+    pub y_cols: Option<&'a str>,
+    /// X's array in an `.npz` (default `x`, or the only array).
+    pub x_key: Option<&'a str>,
+    /// Y's array in an `.npz` (default `y`, or the only array).
+    pub y_key: Option<&'a str>,
+}
+
+fn is_npz(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+}
+
+/// Reads X and Y: from two files, from one `.npz` holding both arrays, or from the columns of
+/// one table (`y_cols` required; X defaults to the other columns).
+pub fn read_xy(src: &XySource) -> Result<(Table, Table)> {
+    let pick = |t: Table, cols: Option<&str>| -> Result<Table> {
+        match cols {
+            Some(spec) => Ok(t.columns(&t.resolve(spec)?)),
+            None => Ok(t),
+        }
+    };
+    if let Some(y_path) = src.y {
+        let x = pick(read_table(src.x, src.x_key, "x")?, src.x_cols)?;
+        let y = pick(read_table(y_path, src.y_key, "y")?, src.y_cols)?;
+        return Ok((x, y));
+    }
+    if is_npz(src.x) && src.y_cols.is_none() {
+        let x = pick(
+            read_table(src.x, Some(src.x_key.unwrap_or("x")), "x")?,
+            src.x_cols,
+        )?;
+        let y = Table::from_tensor(
+            src.x,
+            &read_npz(src.x, Some(src.y_key.unwrap_or("y")), "y")?,
+        )?;
+        return Ok((x, y));
+    }
+    let spec = src.y_cols.ok_or_else(|| Error::InvalidParameter {
+        op: "mi estimate",
+        name: "y",
+        value: src.x.display().to_string(),
+        reason: "no Y: give --y FILE, or --y-cols to take Y from the columns of the --x file",
+    })?;
+    let table = read_table(src.x, src.x_key, "x")?;
+    let y_idx = table.resolve(spec)?;
+    let x_idx = match src.x_cols {
+        Some(s) => table.resolve(s)?,
+        None => (0..table.dim()).filter(|k| !y_idx.contains(k)).collect(),
+    };
+    if x_idx.is_empty() {
+        return Err(bad(src.x, "no columns left for X: give --x-cols"));
+    }
+    if let Some(k) = x_idx.iter().find(|k| y_idx.contains(k)) {
+        return Err(Error::InvalidParameter {
+            op: "mi estimate",
+            name: "cols",
+            value: table.names[*k].clone(),
+            reason: "this column is in both X and Y (their MI would be infinite)",
+        });
+    }
+    Ok((table.columns(&x_idx), table.columns(&y_idx)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,7 +355,11 @@ mod tests {
         for bad in ["e", "4", "3:2", "0:5", "", "a,,b", "x:y"] {
             assert!(t.resolve(bad).is_err(), "{bad}");
         }
-        assert!(t.resolve("e").map_err(|e| e.to_string()).unwrap_err().contains("a, b, c, d"));
+        assert!(t
+            .resolve("e")
+            .map_err(|e| e.to_string())
+            .unwrap_err()
+            .contains("a, b, c, d"));
         Ok(())
     }
 }

@@ -7,8 +7,8 @@ pub mod figure;
 pub mod npy;
 mod run_store;
 
+pub use columns::{read_npz, read_table, read_xy, Table, XySource};
 pub(crate) use csv_table::{csv_column, csv_strings, num, parse_csv, write_csv};
-pub use columns::{read_npz, read_table, Table};
 pub use npy::{read_npy, write_npy};
 pub use run_store::RunStore;
 

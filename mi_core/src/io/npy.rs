@@ -69,7 +69,10 @@ fn read_exact_or(
 
 /// Reads `.npy` bytes from `r` (`size`: the byte count, when known, checked against the header
 /// before the data are read); the error is a bare description, for the caller to attach a path.
-pub(crate) fn read_npy_from(r: impl Read, size: Option<u64>) -> std::result::Result<Tensor, String> {
+pub(crate) fn read_npy_from(
+    r: impl Read,
+    size: Option<u64>,
+) -> std::result::Result<Tensor, String> {
     read_from(r, size)
 }
 
