@@ -163,8 +163,9 @@ fn auto_says_why_and_all_picks_a_lower_bound() -> mi_core::Result<()> {
     Ok(())
 }
 
-/// Paper-scale accuracy on the task suite with the default settings (slow: run with
-/// `cargo test --release --test estimate -- --ignored --nocapture`).
+/// Accuracy on the task suite with the default settings (slow: minutes; the same table as
+/// `mi tasks bench --format table`). `MI_BENCH_TASKS=a,b` picks tasks, `MI_BENCH_N` the sample
+/// size, `MI_BENCH_TRANSFORM=standardize` the transform.
 #[test]
 #[ignore]
 fn accuracy_on_the_task_suite() -> mi_core::Result<()> {
@@ -172,39 +173,26 @@ fn accuracy_on_the_task_suite() -> mi_core::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let only = std::env::var("MI_BENCH_TASKS").ok();
+    let tasks = match std::env::var("MI_BENCH_TASKS") {
+        Ok(list) => list
+            .split(',')
+            .map(mi_core::tasks::by_name)
+            .collect::<mi_core::Result<Vec<_>>>()?,
+        Err(_) => mi_core::tasks::all()?,
+    };
     let transform = match std::env::var("MI_BENCH_TRANSFORM").as_deref() {
         Ok("standardize") => Transform::Standardize,
         _ => Transform::Gaussianize,
     };
-    println!("task,truth,estimate,std_err,bound,abs_err,within,seconds");
-    for task in mi_core::tasks::all()? {
-        if only
-            .as_deref()
-            .is_some_and(|o| !o.split(',').any(|t| t == task.name()))
-        {
-            continue;
-        }
-        let (x, y) = sample(task.name(), n, 0);
-        let e = estimate(
-            &x,
-            &y,
-            &EstimateConfig {
-                transform,
-                ..EstimateConfig::default()
-            },
-        )?;
-        let truth = task.mutual_information();
-        let err = (e.estimate - truth).abs();
-        println!(
-            "{},{truth:.3},{:.3},{:.3},{},{err:.3},{},{:.1}",
-            task.name(),
-            e.estimate,
-            e.std_err,
-            e.bound,
-            err <= (0.05 * truth).max(0.1),
-            e.seconds
-        );
-    }
+    let config = EstimateConfig {
+        transform,
+        ..EstimateConfig::default()
+    };
+    println!("{}", mi_core::estimate::bench_header());
+    let rows = mi_core::estimate::bench(&tasks, n, 0, &config, &mut |r| {
+        println!("{}", mi_core::estimate::bench_line(r));
+    })?;
+    let ok = rows.iter().filter(|r| r.within).count();
+    println!("{ok}/{} within tolerance", rows.len());
     Ok(())
 }

@@ -12,8 +12,9 @@
 //! 4. **Train.** The critic (separable by default) is trained on random minibatches of the
 //!    training rows with the crate's one training loop ([`crate::train::Trainer`]). Every
 //!    `eval_every` steps the bound is evaluated on the validation split; the weights with the best
-//!    validation value are kept, and training stops after `patience` evaluations without
-//!    improvement (early stopping), at `max_steps`, or on divergence.
+//!    validation value are kept (a new best must beat the old by half a validation standard
+//!    error), and training stops after `patience` evaluations without improvement (early
+//!    stopping), at `max_steps`, or on divergence.
 //! 5. **Report.** The bound is evaluated with the kept weights on disjoint test minibatches of
 //!    size B: the estimate is their mean, the standard error their standard deviation over √k.
 //!    The test rows took no part in training or in any choice, so for a lower bound the
@@ -363,10 +364,13 @@ fn train_one(data: &Prepared, bound: Bound, config: &EstimateConfig) -> Result<E
         config.max_steps as u64,
         "steps",
     );
-    let validate = |t: &Trainer| -> Result<f64> {
-        Ok(mean(&evaluate_split(t, &data.val, b, MAX_VAL_BATCHES)?))
+    // (mean, standard error) of the bound over the validation batches.
+    let validate = |t: &Trainer| -> Result<(f64, f64)> {
+        let v = evaluate_split(t, &data.val, b, MAX_VAL_BATCHES)?;
+        Ok((mean(&v), sd(&v) / (v.len() as f64).sqrt()))
     };
-    let mut best = (validate(&trainer)?, 0usize, snapshot(&trainer)?);
+    let (v0, _) = validate(&trainer)?;
+    let mut best = (v0, 0usize, snapshot(&trainer)?);
     let mut since_best = 0;
     let mut stopped_early = false;
     while trainer.step() < config.max_steps && !trainer.diverged() {
@@ -380,8 +384,10 @@ fn train_one(data: &Prepared, bound: Bound, config: &EstimateConfig) -> Result<E
         if trainer.diverged() {
             break;
         }
-        let v = validate(&trainer)?;
-        if v.is_finite() && v > best.0 {
+        // A new best must beat the old one by half a validation standard error, so that noise
+        // alone does not keep training alive.
+        let (v, se) = validate(&trainer)?;
+        if v.is_finite() && v > best.0 + 0.5 * se.max(0.0) {
             best = (v, trainer.step(), snapshot(&trainer)?);
             since_best = 0;
         } else {
