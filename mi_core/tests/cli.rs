@@ -735,3 +735,61 @@ fn tasks_list_and_sample_carry_the_registry_truth() {
         "at least one",
     );
 }
+
+#[test]
+fn gaussian_encoder_reports_the_sandwich() {
+    use mi_core::data::Sampler;
+    use rand::SeedableRng;
+    let (d, n) = (2, 4096);
+    let g = mi_core::data::CorrelatedGaussian::from_mi(d, 1.0).expect("g");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let (x, y) = g.sample_f64(n, &mut rng);
+    let lv = (1.0 - g.rho() * g.rho()).ln();
+    let enc: Vec<f64> = x
+        .chunks(d)
+        .flat_map(|r| [g.rho() * r[0], g.rho() * r[1], lv, lv])
+        .collect();
+    let (ep, yp) = (tmp("enc.npy"), tmp("enc_y.npy"));
+    write_npy(
+        &Tensor::from_vec(enc, (n, 2 * d), &Device::Cpu).expect("e"),
+        &ep,
+    )
+    .expect("w");
+    write_npy(&Tensor::from_vec(y, (n, d), &Device::Cpu).expect("y"), &yp).expect("w");
+    let (code, out, err) = mi(&[
+        "estimate",
+        "--gaussian-encoder",
+        "--x",
+        p(&ep),
+        "--y",
+        p(&yp),
+        "--batch-size",
+        "256",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let (lo, hi) = (
+        v["lower"].as_f64().expect("lo"),
+        v["upper"].as_f64().expect("hi"),
+    );
+    assert!(
+        lo < 1.0 + 3.0 * v["lower_std_err"].as_f64().expect("se"),
+        "{out}"
+    );
+    assert!(
+        hi > 1.0 - 3.0 * v["upper_std_err"].as_f64().expect("se"),
+        "{out}"
+    );
+    assert_eq!(v["batches"], 16);
+    fail(
+        &[
+            "estimate",
+            "--gaussian-encoder",
+            "--x",
+            p(&yp),
+            "--y",
+            p(&yp),
+        ],
+        "mean and log-variance",
+    );
+}

@@ -85,6 +85,10 @@ enum Command {
         /// Drop rows holding NaN or ±∞ (counted in the output) instead of failing.
         #[arg(long)]
         drop_nonfinite: bool,
+        /// X holds a Gaussian encoder p(y|x) per row — the mean, then the log-variance of y
+        /// (2·dim(Y) columns): report TNCE ≤ I(X; Y) ≤ the leave-one-out upper bound, no training.
+        #[arg(long)]
+        gaussian_encoder: bool,
         #[command(flatten)]
         args: EstimateArgs,
     },
@@ -267,8 +271,34 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             x_key,
             y_key,
             drop_nonfinite,
+            gaussian_encoder,
             args,
         } => {
+            if gaussian_encoder {
+                let (tx, ty) = mi_core::io::read_xy(&mi_core::io::XySource {
+                    x: &x,
+                    y: y.as_deref(),
+                    x_cols: x_cols.as_deref(),
+                    y_cols: y_cols.as_deref(),
+                    x_key: x_key.as_deref(),
+                    y_key: y_key.as_deref(),
+                })?;
+                let s = mi_core::estimate::sandwich_gaussian(
+                    &tx.to_tensor()?,
+                    &ty.to_tensor()?,
+                    args.batch_size,
+                    args.seed,
+                    drop_nonfinite,
+                )?;
+                match args.format {
+                    Format::Json => println!("{}", s.to_json()?),
+                    Format::Table => println!(
+                        "{:.4} ± {:.4} (tnce) ≤ I ≤ {:.4} ± {:.4} (loo_upper), B = {}",
+                        s.lower, s.lower_std_err, s.upper, s.upper_std_err, s.batch_size
+                    ),
+                }
+                return Ok(());
+            }
             let config = mi_core::EstimateConfig {
                 drop_nonfinite,
                 ..args.config()?

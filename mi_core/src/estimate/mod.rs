@@ -29,12 +29,14 @@
 mod bench;
 mod prepare;
 mod report;
+mod sandwich;
 
 pub use bench::{
     bench, bench_header, bench_line, render_bench_table, task_tensors, within_tolerance, BenchRow,
 };
 pub use prepare::Transform;
 pub use report::{BestLower, Estimate, EstimateAll};
+pub use sandwich::{sandwich_gaussian, Sandwich, SANDWICH_MAX_BATCH};
 
 use crate::bounds::{Alpha, Bound};
 use crate::critic::CriticConfig;
