@@ -221,6 +221,13 @@ pub(crate) fn warnings(e: &Estimate, max_steps: usize) -> Vec<String> {
              steps (--steps) may give a larger estimate"
         ));
     }
+    if e.estimate < -2.0 * e.std_err.max(0.0) && e.estimate < -0.05 {
+        w.push(format!(
+            "the estimate {:.3} is below zero: the critic scores the test rows worse than \
+             chance (extreme values outside the training range? keep --transform gaussianize)",
+            e.estimate
+        ));
+    }
     if e.test_batches < 2 {
         w.push("only one test batch: no standard error (give more rows)".into());
     }
@@ -231,4 +238,132 @@ pub(crate) fn warnings(e: &Estimate, max_steps: usize) -> Vec<String> {
         ));
     }
     w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Estimate {
+        Estimate {
+            estimate: 1.0,
+            std_err: 0.02,
+            bound: "infonce".into(),
+            kind: BoundKind::Lower,
+            lower_bound: true,
+            alpha: None,
+            cap: Some(128f64.ln()),
+            batch_size: 128,
+            steps: 500,
+            best_step: 300,
+            stopped_early: true,
+            diverged_at: None,
+            n_train: 6000,
+            n_val: 2000,
+            n_test: 2000,
+            n_dropped: 0,
+            test_batches: 15,
+            test_batch_sd: 0.08,
+            validation_estimate: 1.01,
+            train_estimate: 1.05,
+            critic: CriticKind::Separable,
+            transform: Transform::Gaussianize,
+            seed: 0,
+            why: None,
+            warnings: Vec::new(),
+            seconds: 1.0,
+        }
+    }
+
+    fn has(e: &Estimate, needle: &str) -> bool {
+        warnings(e, 4000).iter().any(|w| w.contains(needle))
+    }
+
+    #[test]
+    fn a_clean_estimate_has_no_warnings() {
+        assert!(
+            warnings(&base(), 4000).is_empty(),
+            "{:?}",
+            warnings(&base(), 4000)
+        );
+    }
+
+    #[test]
+    fn each_warning_fires_on_its_condition() {
+        let cap = 128f64.ln();
+        assert!(has(
+            &Estimate {
+                estimate: cap - 0.1,
+                ..base()
+            },
+            "cap log B"
+        ));
+        let alpha = Estimate {
+            bound: "alpha_0.1".into(),
+            cap: Some(1.0 + (127.0f64 / 0.1).ln()),
+            estimate: 1.0 + (127.0f64 / 0.1).ln() - 0.05,
+            train_estimate: 8.0,
+            ..base()
+        };
+        assert!(has(&alpha, "lower α"));
+        let nwj = Estimate {
+            bound: "nwj".into(),
+            cap: None,
+            test_batch_sd: 3.0,
+            ..base()
+        };
+        assert!(has(&nwj, "variance explodes"));
+        assert!(has(
+            &Estimate {
+                diverged_at: Some(77),
+                ..base()
+            },
+            "divergence"
+        ));
+        assert!(has(
+            &Estimate {
+                n_train: 300,
+                n_val: 100,
+                n_test: 100,
+                ..base()
+            },
+            "only 500 rows"
+        ));
+        assert!(has(
+            &Estimate {
+                train_estimate: 1.6,
+                ..base()
+            },
+            "overfits"
+        ));
+        let rising = Estimate {
+            stopped_early: false,
+            steps: 4000,
+            best_step: 4000,
+            ..base()
+        };
+        assert!(has(&rising, "still rising"));
+        assert!(has(
+            &Estimate {
+                test_batches: 1,
+                std_err: f64::NAN,
+                ..base()
+            },
+            "one test batch"
+        ));
+        let dv = Estimate {
+            bound: "dv".into(),
+            kind: BoundKind::Neither,
+            lower_bound: false,
+            ..base()
+        };
+        assert!(has(&dv, "not a bound"));
+        assert!(has(
+            &Estimate {
+                estimate: -0.5,
+                ..base()
+            },
+            "below zero"
+        ));
+    }
 }
