@@ -99,6 +99,10 @@ mod tests {
         let want = (8.0 * std::f64::consts::PI).ln() - 3.0;
         assert!((t.mutual_information() - want).abs() < 1e-13);
         assert!((want - 0.224_171_427_529_236).abs() < 1e-13);
+        // ν = 2, m = n = 2, Σ = I: g(2) = 2(ψ(2) − ψ(1)) = 2, g(4) = −log 2 + 3(ψ(3) − ψ(1))
+        // = 4.5 − log 2, so I = log 2 − ½.
+        let t = StudentT::new(JointNormal::dense(2, 2, 0.0)?, 2.0)?;
+        assert!((t.mutual_information() - (2f64.ln() - 0.5)).abs() < 1e-13);
         // The correction vanishes as ν → ∞ (the Gaussian limit) and is positive.
         assert!(StudentT::mi_correction(1e7, 2, 2).abs() < 1e-6);
         assert!(StudentT::mi_correction(2.0, 2, 2) > 0.0);
