@@ -121,6 +121,9 @@ struct EstimateArgs {
     /// Seeds the split, the weights and the minibatches.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Hidden width of the critic's networks (smaller overfits less on small data).
+    #[arg(long, default_value_t = mi_core::EstimateConfig::default().hidden)]
+    hidden: usize,
     /// Per-column transform fitted on the training rows.
     #[arg(long, value_enum, default_value_t = TransformArg::Gaussianize)]
     transform: TransformArg,
@@ -151,6 +154,7 @@ impl EstimateArgs {
             },
             batch_size: self.batch_size,
             max_steps: self.steps,
+            hidden: self.hidden,
             seed: self.seed,
             transform: match self.transform {
                 TransformArg::Gaussianize => Transform::Gaussianize,
