@@ -86,7 +86,7 @@ pub fn bench(
 /// One line of [`render_bench_table`].
 pub fn bench_line(r: &BenchRow) -> String {
     format!(
-        "{:<24} {:>8.3} {:<12} {:>9.3} {:>8.3} {:>8.3} {:>6} {:>8} {:>8.1}",
+        "{:<24} {:>8.3} {:<26} {:>9.3} {:>8.3} {:>8.3} {:>6} {:>8} {:>8.1}",
         r.task,
         r.true_mi,
         r.bound,
@@ -102,7 +102,7 @@ pub fn bench_line(r: &BenchRow) -> String {
 /// The header of [`render_bench_table`].
 pub fn bench_header() -> String {
     format!(
-        "{:<24} {:>8} {:<12} {:>9} {:>8} {:>8} {:>6} {:>8} {:>8}",
+        "{:<24} {:>8} {:<26} {:>9} {:>8} {:>8} {:>6} {:>8} {:>8}",
         "task",
         "true_mi",
         "bound",
