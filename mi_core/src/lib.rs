@@ -29,6 +29,7 @@ pub mod critic;
 pub mod data;
 pub mod density;
 pub mod error;
+pub mod estimate;
 pub mod experiments;
 pub mod io;
 pub mod nn;
@@ -39,11 +40,14 @@ pub mod plot;
 pub mod prelude;
 pub mod progress;
 mod seed;
+pub mod special;
 #[cfg(feature = "tables")]
 pub mod table;
+pub mod tasks;
 pub mod train;
 
 pub use error::{Error, Result};
+pub use estimate::{estimate, EstimateConfig};
 
 // Re-exported so that notebooks (which `:dep` only this crate) and users name the same versions.
 pub use candle_core;

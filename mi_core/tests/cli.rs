@@ -394,3 +394,402 @@ fn cli_papercuts_get_clear_messages() {
         "{out}"
     );
 }
+
+// ---- `mi estimate` and `mi tasks` -------------------------------------------------------------
+
+/// `mi tasks sample NAME` into a fresh folder; returns the folder.
+fn sample_task(name: &str, n: usize, seed: u64) -> std::path::PathBuf {
+    let dir = tmp(&format!("task_{name}_{n}_{seed}"));
+    let (code, out, err) = mi(&[
+        "tasks",
+        "sample",
+        name,
+        "--n",
+        &n.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        dir.to_str().expect("p"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["n"].as_u64(), Some(n as u64));
+    dir
+}
+
+fn p(path: &std::path::Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// `mi estimate` with quick settings; the parsed JSON.
+fn estimate_json(inputs: &[&str], extra: &[&str]) -> Value {
+    let mut args = vec!["estimate"];
+    args.extend_from_slice(inputs);
+    args.extend_from_slice(&["--steps", "40", "--batch-size", "32", "--bound", "infonce"]);
+    args.extend_from_slice(extra);
+    let (code, out, err) = mi(&args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {out}"))
+}
+
+#[test]
+fn estimate_prints_the_json_contract_and_repeats_with_a_seed() {
+    let dir = sample_task("normal-1x1-0.75", 1000, 1);
+    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+    let inputs = ["--x", p(&x), "--y", p(&y)];
+    let v = estimate_json(&inputs, &[]);
+    for key in [
+        "estimate",
+        "std_err",
+        "bound",
+        "lower_bound",
+        "batch_size",
+        "steps",
+        "n_train",
+        "n_test",
+        "cap",
+        "warnings",
+        "seconds",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["bound"], "infonce");
+    assert_eq!(v["lower_bound"], true);
+    assert_eq!(v["batch_size"], 32);
+    assert!((v["cap"].as_f64().expect("cap") - 32f64.ln()).abs() < 1e-12);
+    assert_eq!(
+        (v["n_train"].as_u64(), v["n_test"].as_u64()),
+        (Some(600), Some(200))
+    );
+    assert!(v["warnings"].is_array());
+    let again = estimate_json(&inputs, &[]);
+    assert_eq!(v["estimate"], again["estimate"]);
+    assert_eq!(v["std_err"], again["std_err"]);
+    let other = estimate_json(&inputs, &["--seed", "1"]);
+    assert_ne!(v["estimate"], other["estimate"]);
+    // The table format prints the same estimate.
+    let (code, out, _) = mi(&[
+        "estimate",
+        "--x",
+        p(&x),
+        "--y",
+        p(&y),
+        "--steps",
+        "40",
+        "--batch-size",
+        "32",
+        "--bound",
+        "infonce",
+        "--format",
+        "table",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("infonce") && out.contains("estimate"), "{out}");
+}
+
+#[test]
+fn estimate_reads_npz_csv_and_column_selections_alike() {
+    let dir = sample_task("normal-dense-2x2-0.5", 1000, 2);
+    let (xp, yp) = (dir.join("x.npy"), dir.join("y.npy"));
+    let want = estimate_json(&["--x", p(&xp), "--y", p(&yp)], &[]);
+    let x = mi_core::io::read_npy(&xp).expect("x");
+    let y = mi_core::io::read_npy(&yp).expect("y");
+    // One .npz holding both.
+    let npz = dir.join("xy.npz");
+    Tensor::write_npz(&[("x", &x), ("y", &y)], &npz).expect("npz");
+    let got = estimate_json(&["--x", p(&npz)], &[]);
+    assert_eq!(got["estimate"], want["estimate"]);
+    // One CSV, columns by name (X defaults to the other columns) and by index range.
+    let (xv, yv) = (
+        x.to_vec2::<f64>().expect("x"),
+        y.to_vec2::<f64>().expect("y"),
+    );
+    let mut csv = String::from("x0,x1,y0,y1\n");
+    for (a, b) in xv.iter().zip(&yv) {
+        csv.push_str(&format!("{},{},{},{}\n", a[0], a[1], b[0], b[1]));
+    }
+    let csv_path = dir.join("xy.csv");
+    std::fs::write(&csv_path, csv).expect("csv");
+    let by_name = estimate_json(&["--x", p(&csv_path), "--y-cols", "y0,y1"], &[]);
+    assert_eq!(by_name["estimate"], want["estimate"]);
+    let by_range = estimate_json(
+        &["--x", p(&csv_path), "--x-cols", "0:2", "--y-cols", "2:4"],
+        &[],
+    );
+    assert_eq!(by_range["estimate"], want["estimate"]);
+    // A 1-D .npy is one column.
+    let one = dir.join("x1d.npy");
+    write_npy(
+        &x.narrow(1, 0, 1).and_then(|t| t.squeeze(1)).expect("1-d"),
+        &one,
+    )
+    .expect("w");
+    let v = estimate_json(&["--x", p(&one), "--y", p(&yp)], &[]);
+    assert!(v["estimate"].as_f64().is_some());
+}
+
+#[test]
+fn estimate_all_reports_every_bound_and_the_best_lower_one() {
+    let dir = sample_task("normal-1x1-0.75", 1000, 3);
+    let (code, out, err) = mi(&[
+        "estimate",
+        "--x",
+        p(&dir.join("x.npy")),
+        "--y",
+        p(&dir.join("y.npy")),
+        "--bound",
+        "all",
+        "--steps",
+        "10",
+        "--batch-size",
+        "32",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    for key in [
+        "infonce",
+        "nwj",
+        "tuba",
+        "dv",
+        "js",
+        "smile_5",
+        "best_lower",
+        "seconds",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}: {out}");
+    }
+    assert_eq!(v["dv"]["lower_bound"], false);
+    let best = v["best_lower"]["bound"].as_str().expect("name");
+    assert_eq!(v[best]["lower_bound"], true);
+}
+
+#[test]
+fn estimate_bad_input_fails_with_one_clear_line() {
+    let dir = sample_task("normal-1x1-0.75", 600, 4);
+    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+    let (xs, ys) = (p(&x).to_string(), p(&y).to_string());
+    fail(
+        &["estimate", "--x", "/no/such/x.npy", "--y", &ys],
+        "cannot read",
+    );
+    let cube = tmp("cube.npy");
+    write_npy(
+        &Tensor::zeros((600, 1, 1), DType::F64, &Device::Cpu).expect("z"),
+        &cube,
+    )
+    .expect("w");
+    fail(&["estimate", "--x", p(&cube), "--y", &ys], "1-D or 2-D");
+    let short = tmp("short.npy");
+    write_npy(
+        &Tensor::zeros((500, 1), DType::F64, &Device::Cpu).expect("z"),
+        &short,
+    )
+    .expect("w");
+    fail(&["estimate", "--x", &xs, "--y", p(&short)], "rows");
+    let corrupt = tmp("corrupt_x.npy");
+    std::fs::write(&corrupt, b"\x93NUMPY garbage").expect("w");
+    fail(&["estimate", "--x", p(&corrupt), "--y", &ys], "not a valid");
+    let few = sample_task("normal-1x1-0.75", 150, 4);
+    fail(
+        &[
+            "estimate",
+            "--x",
+            p(&few.join("x.npy")),
+            "--y",
+            p(&few.join("y.npy")),
+        ],
+        "too few rows",
+    );
+    let csv = tmp("bad.csv");
+    std::fs::write(&csv, "a,b\n1,2\n3,oops\n").expect("w");
+    fail(
+        &["estimate", "--x", p(&csv), "--y-cols", "b"],
+        "not a number",
+    );
+    let good = tmp("good.csv");
+    std::fs::write(&good, "a,b\n1,2\n3,4\n").expect("w");
+    fail(
+        &["estimate", "--x", p(&good), "--y-cols", "zz"],
+        "unknown column",
+    );
+    fail(
+        &["estimate", "--x", p(&good), "--y-cols", "5"],
+        "out of range",
+    );
+    fail(
+        &[
+            "estimate",
+            "--x",
+            p(&good),
+            "--x-cols",
+            "a",
+            "--y-cols",
+            "a",
+        ],
+        "both X and Y",
+    );
+    fail(&["estimate", "--x", p(&good)], "--y-cols");
+    fail(
+        &["estimate", "--x", p(&good), "--y-cols", "b"],
+        "too few rows",
+    );
+    let parquet = tmp("t.parquet");
+    std::fs::write(&parquet, b"PAR1").expect("w");
+    fail(&["estimate", "--x", p(&parquet), "--y", &ys], "parquet");
+    fail(
+        &["estimate", "--x", "data.txt", "--y", &ys],
+        "unknown file type",
+    );
+    let npz = tmp("only_x.npz");
+    Tensor::write_npz(&[("x", &mi_core::io::read_npy(&x).expect("x"))], &npz).expect("npz");
+    fail(&["estimate", "--x", p(&npz)], "no array `y`");
+    fail(
+        &["estimate", "--x", &xs, "--y", &ys, "--bound", "tnce"],
+        "not a critic bound",
+    );
+    fail(
+        &["estimate", "--x", &xs, "--y", &ys, "--bound", "nope"],
+        "unknown bound",
+    );
+    fail(
+        &["estimate", "--x", &xs, "--y", &ys, "--device", "cuda"],
+        "only cpu",
+    );
+    fail(
+        &["estimate", "--x", &xs, "--y", &ys, "--alpha", "2"],
+        "α must lie in [0, 1]",
+    );
+    fail(
+        &["estimate", "--x", &xs, "--y", &ys, "--batch-size", "1"],
+        "batch_size",
+    );
+    fail(
+        &["estimate", "--x", &xs, "--y", &ys, "--batch-size", "512"],
+        "batch_size",
+    );
+    // Non-finite rows: refused, or dropped and counted.
+    let mut xv = mi_core::io::read_npy(&x)
+        .expect("x")
+        .flatten_all()
+        .expect("f")
+        .to_vec1::<f64>()
+        .expect("v");
+    xv[3] = f64::NAN;
+    let nan = tmp("nan_x.npy");
+    write_npy(
+        &Tensor::from_vec(xv, (600, 1), &Device::Cpu).expect("t"),
+        &nan,
+    )
+    .expect("w");
+    fail(
+        &["estimate", "--x", p(&nan), "--y", &ys],
+        "--drop-nonfinite",
+    );
+    let v = estimate_json(&["--x", p(&nan), "--y", &ys], &["--drop-nonfinite"]);
+    assert_eq!(v["n_dropped"], 1);
+}
+
+#[test]
+fn tasks_list_and_sample_carry_the_registry_truth() {
+    let (code, out, err) = mi(&["tasks", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let rows = v.as_array().expect("array");
+    assert_eq!(rows.len(), mi_core::tasks::names().len());
+    for r in rows {
+        let task = mi_core::tasks::by_name(r["name"].as_str().expect("name")).expect("task");
+        use mi_core::data::Sampler;
+        assert_eq!(r["mi"].as_f64(), Some(task.mutual_information()));
+    }
+    let dir = sample_task("spiral-3x3", 50, 9);
+    let x = mi_core::io::read_npy(dir.join("x.npy")).expect("x");
+    assert_eq!(x.dims(), &[50, 3]);
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).expect("r"))
+            .expect("j");
+    assert_eq!(truth["name"], "spiral-3x3");
+    assert!((truth["mi"].as_f64().expect("mi") - mi_core::data::rho_to_mi(3, 0.8)).abs() < 1e-12);
+    fail(
+        &[
+            "tasks",
+            "sample",
+            "no-such-task",
+            "--n",
+            "5",
+            "--out",
+            p(&tmp("nt")),
+        ],
+        "unknown task",
+    );
+    fail(
+        &[
+            "tasks",
+            "sample",
+            "spiral-3x3",
+            "--n",
+            "0",
+            "--out",
+            p(&tmp("nt")),
+        ],
+        "at least one",
+    );
+}
+
+#[test]
+fn gaussian_encoder_reports_the_sandwich() {
+    use mi_core::data::Sampler;
+    use rand::SeedableRng;
+    let (d, n) = (2, 4096);
+    let g = mi_core::data::CorrelatedGaussian::from_mi(d, 1.0).expect("g");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let (x, y) = g.sample_f64(n, &mut rng);
+    let lv = (1.0 - g.rho() * g.rho()).ln();
+    let enc: Vec<f64> = x
+        .chunks(d)
+        .flat_map(|r| [g.rho() * r[0], g.rho() * r[1], lv, lv])
+        .collect();
+    let (ep, yp) = (tmp("enc.npy"), tmp("enc_y.npy"));
+    write_npy(
+        &Tensor::from_vec(enc, (n, 2 * d), &Device::Cpu).expect("e"),
+        &ep,
+    )
+    .expect("w");
+    write_npy(&Tensor::from_vec(y, (n, d), &Device::Cpu).expect("y"), &yp).expect("w");
+    let (code, out, err) = mi(&[
+        "estimate",
+        "--gaussian-encoder",
+        "--x",
+        p(&ep),
+        "--y",
+        p(&yp),
+        "--batch-size",
+        "256",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let (lo, hi) = (
+        v["lower"].as_f64().expect("lo"),
+        v["upper"].as_f64().expect("hi"),
+    );
+    assert!(
+        lo < 1.0 + 3.0 * v["lower_std_err"].as_f64().expect("se"),
+        "{out}"
+    );
+    assert!(
+        hi > 1.0 - 3.0 * v["upper_std_err"].as_f64().expect("se"),
+        "{out}"
+    );
+    assert_eq!(v["batches"], 16);
+    fail(
+        &[
+            "estimate",
+            "--gaussian-encoder",
+            "--x",
+            p(&yp),
+            "--y",
+            p(&yp),
+        ],
+        "mean and log-variance",
+    );
+}

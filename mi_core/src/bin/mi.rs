@@ -1,6 +1,10 @@
-//! `mi` — evaluate every bound of mi_core on a saved score matrix.
+//! `mi` — evaluate every bound of mi_core on a saved score matrix, estimate the MI of a user's
+//! data, and sample the ground-truth tasks.
 //!
 //! ```text
+//! mi estimate --x X.npy --y Y.npy [--bound auto|all|infonce|nwj|…] [--format json|table]
+//! mi estimate --x table.csv --y-cols c,d [--x-cols a,b] [--drop-nonfinite]
+//! mi tasks list | mi tasks sample NAME --n N --seed S --out DIR | mi tasks bench [--bound …]
 //! mi bounds --scores S.npy [--log-baseline L.npy] [--alpha 0.01 --alpha 0.5 ...] [--format json|table]
 //! mi bounds --scores S.npy --bound interpolated        # one bound; α recommended if not given
 //! ```
@@ -9,6 +13,8 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mi_core::cli::{evaluate_all, evaluate_one, render_table, AllBounds, BoundsOptions};
+use mi_core::data::Sampler;
+use mi_core::estimate::{BoundChoice, Transform};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,6 +61,160 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+    /// Estimate I(X; Y) of paired rows: a held-out estimate with its standard error (JSON on
+    /// stdout, progress on stderr).
+    Estimate {
+        /// X: .npy/.npz (1-D or 2-D, a row per sample) or .csv (header row).
+        #[arg(long)]
+        x: PathBuf,
+        /// Y (same formats); omit to take Y from X's file (--y-cols, or an .npz array `y`).
+        #[arg(long)]
+        y: Option<PathBuf>,
+        /// X's columns: names and/or index ranges, e.g. `a,b` or `0:3,5`.
+        #[arg(long)]
+        x_cols: Option<String>,
+        /// Y's columns (same syntax).
+        #[arg(long)]
+        y_cols: Option<String>,
+        /// X's array in an .npz (default `x`, or its only array).
+        #[arg(long)]
+        x_key: Option<String>,
+        /// Y's array in an .npz (default `y`, or its only array).
+        #[arg(long)]
+        y_key: Option<String>,
+        /// Drop rows holding NaN or ±∞ (counted in the output) instead of failing.
+        #[arg(long)]
+        drop_nonfinite: bool,
+        /// X holds a Gaussian encoder p(y|x) per row — the mean, then the log-variance of y
+        /// (2·dim(Y) columns): report TNCE ≤ I(X; Y) ≤ the leave-one-out upper bound, no training.
+        #[arg(long)]
+        gaussian_encoder: bool,
+        #[command(flatten)]
+        args: EstimateArgs,
+    },
+    /// The ground-truth tasks: list, sample, bench.
+    Tasks {
+        #[command(subcommand)]
+        command: TasksCommand,
+    },
+}
+
+/// Arguments shared by `estimate` and `tasks bench`: how to train and report.
+#[derive(clap::Args)]
+struct EstimateArgs {
+    /// auto (default: InfoNCE, or I_α when InfoNCE saturates), all, nce/infonce, nwj, tuba,
+    /// dv/mine, js, smile, interpolated (α recommended unless --alpha), alpha_A.
+    #[arg(long, default_value = "auto")]
+    bound: String,
+    /// α of the interpolated bound, in [0, 1].
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// The critic network.
+    #[arg(long, value_enum, default_value_t = CriticArg::Separable)]
+    critic: CriticArg,
+    /// Minibatch size B (default: 128, less for small data).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Most training steps (early stopping on the validation split usually stops sooner).
+    #[arg(long, default_value_t = mi_core::EstimateConfig::default().max_steps)]
+    steps: usize,
+    /// Seeds the split, the weights and the minibatches.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Hidden width of the critic's networks (smaller overfits less on small data).
+    #[arg(long, default_value_t = mi_core::EstimateConfig::default().hidden)]
+    hidden: usize,
+    /// Per-column transform fitted on the training rows.
+    #[arg(long, value_enum, default_value_t = TransformArg::Gaussianize)]
+    transform: TransformArg,
+    /// Device: only cpu in this version.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+impl EstimateArgs {
+    fn config(&self) -> mi_core::Result<mi_core::EstimateConfig> {
+        if self.device != "cpu" {
+            return Err(mi_core::Error::InvalidParameter {
+                op: "mi estimate",
+                name: "device",
+                value: self.device.clone(),
+                reason: "only cpu is supported by `mi estimate` in this version",
+            });
+        }
+        let config = mi_core::EstimateConfig {
+            bound: self.bound.parse()?,
+            alpha: self.alpha,
+            critic: match self.critic {
+                CriticArg::Separable => mi_core::train::CriticKind::Separable,
+                CriticArg::Concat => mi_core::train::CriticKind::Concat,
+            },
+            batch_size: self.batch_size,
+            max_steps: self.steps,
+            hidden: self.hidden,
+            seed: self.seed,
+            transform: match self.transform {
+                TransformArg::Gaussianize => Transform::Gaussianize,
+                TransformArg::Standardize => Transform::Standardize,
+            },
+            ..mi_core::EstimateConfig::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[derive(Subcommand)]
+enum TasksCommand {
+    /// List the tasks: name, dimensions, true MI, description.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+    /// Write N samples of a task to DIR as x.npy, y.npy (float64) and truth.json.
+    Sample {
+        /// The task's name (see `mi tasks list`).
+        name: String,
+        /// Number of samples.
+        #[arg(long)]
+        n: usize,
+        /// Seed of the sample.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Estimate every task's MI and compare with the truth (slow: minutes per task and bound).
+    Bench {
+        /// Only these tasks (comma-separated names; default all).
+        #[arg(long)]
+        tasks: Option<String>,
+        /// Samples per task.
+        #[arg(long, default_value_t = 10_000)]
+        n: usize,
+        /// Seed of the samples.
+        #[arg(long, default_value_t = 0)]
+        data_seed: u64,
+        #[command(flatten)]
+        estimate: EstimateArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CriticArg {
+    Separable,
+    Concat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TransformArg {
+    Gaussianize,
+    Standardize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -104,6 +264,175 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             match format {
                 Format::Json => println!("{}", all.to_json()?),
                 Format::Table => print!("{}", render_table(&all)),
+            }
+            Ok(())
+        }
+        Command::Estimate {
+            x,
+            y,
+            x_cols,
+            y_cols,
+            x_key,
+            y_key,
+            drop_nonfinite,
+            gaussian_encoder,
+            args,
+        } => {
+            if gaussian_encoder {
+                let (tx, ty) = mi_core::io::read_xy(&mi_core::io::XySource {
+                    x: &x,
+                    y: y.as_deref(),
+                    x_cols: x_cols.as_deref(),
+                    y_cols: y_cols.as_deref(),
+                    x_key: x_key.as_deref(),
+                    y_key: y_key.as_deref(),
+                })?;
+                let s = mi_core::estimate::sandwich_gaussian(
+                    &tx.to_tensor()?,
+                    &ty.to_tensor()?,
+                    args.batch_size,
+                    args.seed,
+                    drop_nonfinite,
+                )?;
+                match args.format {
+                    Format::Json => println!("{}", s.to_json()?),
+                    Format::Table => println!(
+                        "{:.4} ± {:.4} (tnce) ≤ I ≤ {:.4} ± {:.4} (loo_upper), B = {}",
+                        s.lower, s.lower_std_err, s.upper, s.upper_std_err, s.batch_size
+                    ),
+                }
+                return Ok(());
+            }
+            let config = mi_core::EstimateConfig {
+                drop_nonfinite,
+                ..args.config()?
+            };
+            let (tx, ty) = mi_core::io::read_xy(&mi_core::io::XySource {
+                x: &x,
+                y: y.as_deref(),
+                x_cols: x_cols.as_deref(),
+                y_cols: y_cols.as_deref(),
+                x_key: x_key.as_deref(),
+                y_key: y_key.as_deref(),
+            })?;
+            let (tx, ty) = (tx.to_tensor()?, ty.to_tensor()?);
+            if config.bound == BoundChoice::All {
+                let all = mi_core::estimate::estimate_all(&tx, &ty, &config)?;
+                match args.format {
+                    Format::Json => println!("{}", all.to_json()?),
+                    Format::Table => print!("{}", all.render_table()),
+                }
+            } else {
+                let one = mi_core::estimate(&tx, &ty, &config)?;
+                match args.format {
+                    Format::Json => println!("{}", one.to_json()?),
+                    Format::Table => print!("{}", one.render_table()),
+                }
+            }
+            Ok(())
+        }
+        Command::Tasks { command } => tasks(command),
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> mi_core::Result<String> {
+    serde_json::to_string_pretty(v).map_err(|e| mi_core::Error::Io {
+        path: "<stdout>".into(),
+        detail: e.to_string(),
+    })
+}
+
+fn task_info(t: &mi_core::tasks::Task) -> serde_json::Value {
+    serde_json::json!({
+        "name": t.name(),
+        "dim_x": t.dim_x(),
+        "dim_y": t.dim_y(),
+        "mi": t.mutual_information(),
+        "description": t.description(),
+        "truth": t.truth_source(),
+    })
+}
+
+fn tasks(command: TasksCommand) -> mi_core::Result<()> {
+    match command {
+        TasksCommand::List { format } => {
+            let all = mi_core::tasks::all()?;
+            match format {
+                Format::Json => {
+                    let rows: Vec<_> = all.iter().map(task_info).collect();
+                    println!("{}", json(&rows)?);
+                }
+                Format::Table => {
+                    println!(
+                        "{:<24} {:>5} {:>5} {:>9}  description",
+                        "name", "dim_x", "dim_y", "mi"
+                    );
+                    for t in &all {
+                        println!(
+                            "{:<24} {:>5} {:>5} {:>9.4}  {}",
+                            t.name(),
+                            t.dim_x(),
+                            t.dim_y(),
+                            t.mutual_information(),
+                            t.description()
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        TasksCommand::Sample { name, n, seed, out } => {
+            let task = mi_core::tasks::by_name(&name)?;
+            if n == 0 {
+                return Err(mi_core::Error::InvalidParameter {
+                    op: "mi tasks sample",
+                    name: "n",
+                    value: "0".into(),
+                    reason: "draw at least one sample",
+                });
+            }
+            let (x, y) = mi_core::estimate::task_tensors(&task, n, seed)?;
+            std::fs::create_dir_all(&out).map_err(|e| mi_core::Error::Io {
+                path: out.display().to_string(),
+                detail: format!("cannot create the folder: {e}"),
+            })?;
+            mi_core::io::write_npy(&x, out.join("x.npy"))?;
+            mi_core::io::write_npy(&y, out.join("y.npy"))?;
+            let mut truth = task_info(&task);
+            truth["n"] = n.into();
+            truth["seed"] = seed.into();
+            mi_core::io::write_text(out.join("truth.json"), &json(&truth)?)?;
+            println!("{}", json(&truth)?);
+            Ok(())
+        }
+        TasksCommand::Bench {
+            tasks,
+            n,
+            data_seed,
+            estimate,
+        } => {
+            let config = estimate.config()?;
+            let chosen = match &tasks {
+                Some(list) => list
+                    .split(',')
+                    .map(mi_core::tasks::by_name)
+                    .collect::<mi_core::Result<Vec<_>>>()?,
+                None => mi_core::tasks::all()?,
+            };
+            let table = matches!(estimate.format, Format::Table);
+            if table {
+                println!("{}", mi_core::estimate::bench_header());
+            }
+            let rows = mi_core::estimate::bench(&chosen, n, data_seed, &config, &mut |r| {
+                if table {
+                    println!("{}", mi_core::estimate::bench_line(r));
+                }
+            })?;
+            if table {
+                let ok = rows.iter().filter(|r| r.within).count();
+                println!("{ok}/{} within max(0.1 nats, 5 %) of the truth", rows.len());
+            } else {
+                println!("{}", json(&rows)?);
             }
             Ok(())
         }

@@ -35,8 +35,10 @@
 //! | leave-one-out (Eq. 13) | [`loo_upper`] | upper | biased at small B |
 //! | rate (Eq. 1) | [`rate`] | upper | needs a normalised q(y) |
 //! | TC (§2.5) | [`tc_upper`] | upper | Σ_k MBU_k − TNCE |
+//! | Barber–Agakov (Eq. 2) | [`barber_agakov`] | lower | needs h(X) and a normalised decoder q(x\|y); not a score-matrix bound |
 
 mod alpha;
+mod ba;
 mod dv;
 mod estimator;
 mod infonce;
@@ -48,6 +50,7 @@ mod tuba;
 pub(crate) mod validate;
 
 pub use alpha::Alpha;
+pub use ba::barber_agakov;
 pub use dv::{dv, smile};
 pub use estimator::{Bound, BoundKind, Estimator};
 pub use infonce::infonce;

@@ -1,5 +1,6 @@
 //! File input and output. Everything that touches the file system lives here.
 
+mod columns;
 mod csv_table;
 #[cfg(feature = "plots")]
 pub mod figure;
@@ -7,6 +8,7 @@ pub mod npy;
 mod run_store;
 mod tensors;
 
+pub use columns::{read_npz, read_table, read_xy, Table, XySource};
 pub(crate) use csv_table::{csv_column, csv_strings, num, parse_csv, write_csv};
 pub use npy::{read_npy, write_npy};
 pub use run_store::RunStore;

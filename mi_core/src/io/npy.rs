@@ -67,6 +67,15 @@ fn read_exact_or(
     Ok(got)
 }
 
+/// Reads `.npy` bytes from `r` (`size`: the byte count, when known, checked against the header
+/// before the data are read); the error is a bare description, for the caller to attach a path.
+pub(crate) fn read_npy_from(
+    r: impl Read,
+    size: Option<u64>,
+) -> std::result::Result<Tensor, String> {
+    read_from(r, size)
+}
+
 fn read_from(mut r: impl Read, size: Option<u64>) -> std::result::Result<Tensor, String> {
     // Magic (6), version (2), header length (2 or 4).
     let mut prefix = [0u8; 10];

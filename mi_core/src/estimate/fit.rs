@@ -1,0 +1,197 @@
+//! Training one bound for `estimate`: the crate's [`Trainer`] stepped `eval_every` steps at a
+//! time, the bound evaluated on disjoint validation batches in between, the best weights kept
+//! (early stopping), then the held-out evaluation on the test split.
+
+use super::prepare::RowStream;
+use super::report::{self, Estimate};
+use super::{EstimateConfig, Prepared};
+use crate::bounds::Bound;
+use crate::critic::CriticConfig;
+use crate::error::Result;
+use crate::train::{AdamConfig, FitConfig, ModelConfig, Precision, Trainer};
+use candle_core::{DType, Device, Tensor};
+use std::time::Instant;
+
+/// Bound values of one model on consecutive disjoint batches of a split (at most `max_batches`).
+fn evaluate_split(
+    trainer: &Trainer,
+    rows: &RowStream,
+    b: usize,
+    max_batches: usize,
+) -> Result<Vec<f64>> {
+    let model = trainer.model();
+    let bound = trainer.bound();
+    let k = (rows.x.n / b).min(max_batches);
+    let mut values = Vec::with_capacity(k);
+    for j in 0..k {
+        let idx: Vec<usize> = (j * b..(j + 1) * b).collect();
+        let batch = rows.batch_of(&idx, model.device(), DType::F32)?;
+        let scores = model.scores(&batch, None)?.to_dtype(DType::F64)?;
+        let base = model
+            .log_baseline(&batch.y)?
+            .map(|t| t.to_dtype(DType::F64))
+            .transpose()?;
+        let scores = scores.detach();
+        let v = bound
+            .evaluate(&scores, base.map(|t| t.detach()).as_ref())?
+            .to_scalar::<f64>()?;
+        values.push(v);
+    }
+    Ok(values)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+fn sd(v: &[f64]) -> f64 {
+    if v.len() < 2 {
+        return f64::NAN;
+    }
+    let m = mean(v);
+    (v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+}
+
+/// The weights of every variable, copied.
+fn snapshot(trainer: &Trainer) -> Result<Vec<(String, Tensor)>> {
+    let data = trainer
+        .model()
+        .varmap()
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::msg("estimate: the VarMap lock is poisoned"))?;
+    data.iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+        .collect()
+}
+
+fn restore(trainer: &Trainer, saved: &[(String, Tensor)]) -> Result<()> {
+    let data = trainer
+        .model()
+        .varmap()
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::msg("estimate: the VarMap lock is poisoned"))?;
+    for (k, t) in saved {
+        if let Some(v) = data.get(k) {
+            v.set(t)?;
+        }
+    }
+    Ok(())
+}
+
+/// Most validation batches per evaluation (bounds its cost).
+const MAX_VAL_BATCHES: usize = 32;
+
+/// Trains one bound with early stopping and evaluates it on the test split.
+pub(super) fn train_one(
+    data: &Prepared,
+    bound: Bound,
+    config: &EstimateConfig,
+) -> Result<Estimate> {
+    let start = Instant::now();
+    let b = data.batch_size;
+    let model = ModelConfig {
+        critic: config.critic,
+        baseline: ModelConfig::baseline_for(&bound),
+        net: CriticConfig {
+            dim_x: data.train.x.dim,
+            dim_y: data.train.y.dim,
+            hidden: config.hidden,
+            ..CriticConfig::paper(1)
+        },
+        baseline_hidden: config.hidden,
+        baseline_layers: 2,
+        precision: Precision::F32,
+    };
+    let fit = FitConfig {
+        steps: config.max_steps,
+        batch_size: b,
+        adam: AdamConfig {
+            lr: config.lr,
+            ..AdamConfig::default()
+        },
+        seed: config.seed,
+        bound_precision: Precision::F64,
+    };
+    let mut trainer = Trainer::new(&model, bound, &fit, &Device::Cpu)?;
+    let progress = crate::progress::Progress::new(
+        format!("estimate {}", bound.name()),
+        config.max_steps as u64,
+        "steps",
+    );
+    // (mean, standard error) of the bound over the validation batches.
+    let validate = |t: &Trainer| -> Result<(f64, f64)> {
+        let v = evaluate_split(t, &data.val, b, MAX_VAL_BATCHES)?;
+        Ok((mean(&v), sd(&v) / (v.len() as f64).sqrt()))
+    };
+    let (v0, _) = validate(&trainer)?;
+    let mut best = (v0, 0usize, snapshot(&trainer)?);
+    let mut since_best = 0;
+    let mut stopped_early = false;
+    while trainer.step() < config.max_steps && !trainer.diverged() {
+        let until = (trainer.step() + config.eval_every).min(config.max_steps);
+        trainer.run(&data.train, until, &mut |log| {
+            if log.step % 50 == 0 {
+                progress.set_message(format!("estimate {:.3}", log.estimate));
+            }
+            progress.inc(1);
+        })?;
+        if trainer.diverged() {
+            break;
+        }
+        // A new best must beat the old one by half a validation standard error, so that noise
+        // alone does not keep training alive.
+        let (v, se) = validate(&trainer)?;
+        if v.is_finite() && v > best.0 + 0.5 * se.max(0.0) {
+            best = (v, trainer.step(), snapshot(&trainer)?);
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= config.patience {
+                stopped_early = true;
+                break;
+            }
+        }
+    }
+    progress.finish();
+    let steps = trainer.step();
+    restore(&trainer, &best.2)?;
+    let test = evaluate_split(&trainer, &data.test, b, usize::MAX)?;
+    let train = evaluate_split(&trainer, &data.train, b, test.len())?;
+    let alpha = match bound {
+        Bound::Interpolated { alpha } => Some(alpha.value()),
+        _ => None,
+    };
+    let mut est = Estimate {
+        estimate: mean(&test),
+        std_err: sd(&test) / (test.len() as f64).sqrt(),
+        bound: bound.name(),
+        kind: bound.kind(),
+        lower_bound: bound.kind() == crate::bounds::BoundKind::Lower,
+        alpha,
+        cap: bound.cap(b),
+        batch_size: b,
+        steps,
+        best_step: best.1,
+        stopped_early,
+        diverged_at: trainer.history().diverged_at,
+        n_train: data.train.x.n,
+        n_val: data.val.x.n,
+        n_test: data.test.x.n,
+        n_dropped: data.n_dropped,
+        test_batches: test.len(),
+        test_batch_sd: sd(&test),
+        validation_estimate: best.0,
+        train_estimate: mean(&train),
+        critic: config.critic,
+        transform: config.transform,
+        seed: config.seed,
+        why: None,
+        warnings: Vec::new(),
+        seconds: 0.0,
+    };
+    est.warnings = report::warnings(&est, config.max_steps);
+    est.seconds = start.elapsed().as_secs_f64();
+    Ok(est)
+}
