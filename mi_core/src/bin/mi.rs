@@ -278,18 +278,19 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             gaussian_encoder,
             args,
         } => {
+            let (tx, ty) = mi_core::io::read_xy(&mi_core::io::XySource {
+                x: &x,
+                y: y.as_deref(),
+                x_cols: x_cols.as_deref(),
+                y_cols: y_cols.as_deref(),
+                x_key: x_key.as_deref(),
+                y_key: y_key.as_deref(),
+            })?;
+            let (tx, ty) = (tx.to_tensor()?, ty.to_tensor()?);
             if gaussian_encoder {
-                let (tx, ty) = mi_core::io::read_xy(&mi_core::io::XySource {
-                    x: &x,
-                    y: y.as_deref(),
-                    x_cols: x_cols.as_deref(),
-                    y_cols: y_cols.as_deref(),
-                    x_key: x_key.as_deref(),
-                    y_key: y_key.as_deref(),
-                })?;
                 let s = mi_core::estimate::sandwich_gaussian(
-                    &tx.to_tensor()?,
-                    &ty.to_tensor()?,
+                    &tx,
+                    &ty,
                     args.batch_size,
                     args.seed,
                     drop_nonfinite,
@@ -307,15 +308,6 @@ fn run(cli: Cli) -> mi_core::Result<()> {
                 drop_nonfinite,
                 ..args.config()?
             };
-            let (tx, ty) = mi_core::io::read_xy(&mi_core::io::XySource {
-                x: &x,
-                y: y.as_deref(),
-                x_cols: x_cols.as_deref(),
-                y_cols: y_cols.as_deref(),
-                x_key: x_key.as_deref(),
-                y_key: y_key.as_deref(),
-            })?;
-            let (tx, ty) = (tx.to_tensor()?, ty.to_tensor()?);
             if config.bound == BoundChoice::All {
                 let all = mi_core::estimate::estimate_all(&tx, &ty, &config)?;
                 match args.format {

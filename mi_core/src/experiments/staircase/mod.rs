@@ -35,6 +35,20 @@ use std::path::PathBuf;
 /// The estimators of the paper's Figure 2 panels (one row of panels per dataset).
 pub const PAPER_PANELS: [&str; 4] = ["nwj", "js", "infonce", "alpha_0.01"];
 
+/// The estimators of the paper's Figure 2 sweep ([`Config::paper`]), by [`Bound::name`], each
+/// trained with the separable and the concat critic.
+pub const PAPER_ESTIMATORS: [&str; 9] = [
+    "nwj",
+    "tuba",
+    "mine_ema_0.99",
+    "infonce",
+    "js",
+    "smile_5",
+    "alpha_0.01",
+    "alpha_0.5",
+    "alpha_0.99",
+];
+
 /// The sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -84,20 +98,10 @@ impl Config {
     /// steps at B = 64 with the paper's networks.
     pub fn paper() -> Self {
         // Static names that parse (checked by a test).
-        let estimators = [
-            "nwj",
-            "tuba",
-            "mine_ema_0.99",
-            "infonce",
-            "js",
-            "smile_5",
-            "alpha_0.01",
-            "alpha_0.5",
-            "alpha_0.99",
-        ]
-        .iter()
-        .filter_map(|s| s.parse::<Bound>().ok())
-        .collect();
+        let estimators = PAPER_ESTIMATORS
+            .iter()
+            .filter_map(|s| s.parse::<Bound>().ok())
+            .collect();
         Self {
             dim: 20,
             datasets: vec![DatasetKind::Gaussian, DatasetKind::Cubic],
