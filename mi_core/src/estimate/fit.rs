@@ -44,34 +44,28 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-fn sd(v: &[f64]) -> f64 {
-    if v.len() < 2 {
-        return f64::NAN;
-    }
-    let m = mean(v);
-    (v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
-}
-
-/// The weights of every variable, copied.
-fn snapshot(trainer: &Trainer) -> Result<Vec<(String, Tensor)>> {
-    let data = trainer
+/// The model's variables, locked.
+fn vars(
+    trainer: &Trainer,
+) -> Result<std::sync::MutexGuard<'_, std::collections::HashMap<String, candle_core::Var>>> {
+    Ok(trainer
         .model()
         .varmap()
         .data()
         .lock()
-        .map_err(|_| candle_core::Error::msg("estimate: the VarMap lock is poisoned"))?;
-    data.iter()
+        .map_err(|_| candle_core::Error::msg("estimate: the VarMap lock is poisoned"))?)
+}
+
+/// The weights of every variable, copied.
+fn snapshot(trainer: &Trainer) -> Result<Vec<(String, Tensor)>> {
+    vars(trainer)?
+        .iter()
         .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
         .collect()
 }
 
 fn restore(trainer: &Trainer, saved: &[(String, Tensor)]) -> Result<()> {
-    let data = trainer
-        .model()
-        .varmap()
-        .data()
-        .lock()
-        .map_err(|_| candle_core::Error::msg("estimate: the VarMap lock is poisoned"))?;
+    let data = vars(trainer)?;
     for (k, t) in saved {
         if let Some(v) = data.get(k) {
             v.set(t)?;
@@ -123,7 +117,8 @@ pub(super) fn train_one(
     // (mean, standard error) of the bound over the validation batches.
     let validate = |t: &Trainer| -> Result<(f64, f64)> {
         let v = evaluate_split(t, &data.val, b, MAX_VAL_BATCHES)?;
-        Ok((mean(&v), sd(&v) / (v.len() as f64).sqrt()))
+        let (m, _, sem) = crate::experiments::mean_var_sem(&v);
+        Ok((m, sem))
     };
     let (v0, _) = validate(&trainer)?;
     let mut best = (v0, 0usize, snapshot(&trainer)?);
@@ -163,9 +158,10 @@ pub(super) fn train_one(
         Bound::Interpolated { alpha } => Some(alpha.value()),
         _ => None,
     };
+    let (test_mean, test_var, test_sem) = crate::experiments::mean_var_sem(&test);
     let mut est = Estimate {
-        estimate: mean(&test),
-        std_err: sd(&test) / (test.len() as f64).sqrt(),
+        estimate: test_mean,
+        std_err: test_sem,
         bound: bound.name(),
         kind: bound.kind(),
         lower_bound: bound.kind() == crate::bounds::BoundKind::Lower,
@@ -181,7 +177,7 @@ pub(super) fn train_one(
         n_test: data.test.x.n,
         n_dropped: data.n_dropped,
         test_batches: test.len(),
-        test_batch_sd: sd(&test),
+        test_batch_sd: test_var.sqrt(),
         validation_estimate: best.0,
         train_estimate: mean(&train),
         critic: config.critic,

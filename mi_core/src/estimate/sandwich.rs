@@ -140,14 +140,9 @@ fn sandwich(
         lo.push(tnce(&lp)?.to_scalar::<f64>()?);
         hi.push(loo_upper(&lp)?.to_scalar::<f64>()?);
     }
-    let k = lo.len();
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / k as f64;
-    let se = |v: &[f64]| {
-        let m = mean(v);
-        (v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / ((k - 1) * k) as f64).sqrt()
-    };
+    let (lower, _, lower_se) = crate::experiments::mean_var_sem(&lo);
+    let (upper, _, upper_se) = crate::experiments::mean_var_sem(&hi);
     let cap = (b as f64).ln();
-    let (lower, upper) = (mean(&lo), mean(&hi));
     let mut warnings = Vec::new();
     if lower > cap - super::report::CAP_MARGIN {
         warnings.push(format!(
@@ -158,12 +153,12 @@ fn sandwich(
     }
     Ok(Sandwich {
         lower,
-        lower_std_err: se(&lo),
+        lower_std_err: lower_se,
         upper,
-        upper_std_err: se(&hi),
+        upper_std_err: upper_se,
         cap,
         batch_size: b,
-        batches: k,
+        batches: lo.len(),
         n,
         n_dropped: 0,
         warnings,
