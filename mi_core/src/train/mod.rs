@@ -1,7 +1,9 @@
-//! One training loop for every critic and bound: [`Trainer`] (step by step, checkpoint, resume)
-//! and [`fit`] (a whole run with a progress bar).
+//! One training loop for everything that trains: [`TrainLoop`] over an [`Objective`] (step
+//! order, per-step random streams, Adam, divergence, checkpoints, resume). [`Trainer`] is that
+//! loop over a critic and its bound ([`CriticRun`]); [`fit`] runs a whole critic run with a
+//! progress bar. The dSprites encoder trains through the same loop under the InfoMax objective.
 //!
-//! Each step draws a fresh batch from the [`Stream`], scores it with the critic, evaluates the
+//! A critic step draws a fresh batch from the [`Stream`], scores it with the critic, evaluates the
 //! [`Bound`] through its [`Estimator`] (which carries MINE's EMA, and gives I_JS its NWJ value
 //! with the JS gradient), **logs the value computed before the update**, and takes one Adam step
 //! on loss = −value over the critic and baseline jointly. A non-finite value ends the run as
@@ -39,15 +41,19 @@
 
 mod adam;
 mod checkpoint;
+mod critic_run;
 mod fused;
+mod objective;
 mod stream;
 
 pub use adam::{Adam, AdamConfig};
 pub use checkpoint::CHECKPOINT_FORMAT;
+pub use critic_run::{CriticRun, CriticState, Trainer};
 pub use fused::FUSED_ENV;
+pub use objective::{Forward, Objective, TrainLoop};
 pub use stream::{CubicScale, DatasetKind, FixedStream, StaircaseStream, Stream};
 
-use crate::bounds::{Bound, Estimator};
+use crate::bounds::Bound;
 use crate::critic::{
     Baseline, BaselineKind, ConcatCritic, ConditionalCritic, Critic, CriticConfig,
     KnownConditional, SeparableCritic,
@@ -56,8 +62,6 @@ use crate::data::Batch;
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// Which critic a model trains.
@@ -291,254 +295,12 @@ pub struct History {
     pub diverged_at: Option<usize>,
 }
 
-/// A run in progress: model, bound (with its state), optimiser, step counter and history.
-pub struct Trainer {
-    model: Model,
-    estimator: Estimator,
-    adam: Option<Adam>,
-    config: FitConfig,
-    step: usize,
-    history: History,
-    /// The fused CPU step, where it applies ([`fused`]); `None`: Candle autograd.
-    fused: Option<fused::FusedStep>,
-}
-
-impl Trainer {
-    /// A fresh run. Errors on B < 2, on a bound that reads log p(y|x) (TNCE, leave-one-out,
-    /// rate) with a learned critic, and on bad optimiser settings.
-    pub fn new(
-        model: &ModelConfig,
-        bound: Bound,
-        config: &FitConfig,
-        device: &Device,
-    ) -> Result<Self> {
-        if config.batch_size < 2 {
-            return Err(Error::InvalidParameter {
-                op: "Trainer",
-                name: "batch_size",
-                value: config.batch_size.to_string(),
-                reason: "the bounds need B ≥ 2 (one joint pair and at least one marginal pair)",
-            });
-        }
-        if bound.needs_known_conditional() && model.critic != CriticKind::Conditional {
-            return Err(Error::InvalidParameter {
-                op: "Trainer",
-                name: "critic",
-                value: model.critic.name().into(),
-                reason: "this bound reads its scores as log p(y|x): use the conditional critic",
-            });
-        }
-        let model = Model::new(model, config.seed, device)?;
-        let vars: Vec<(String, candle_core::Var)> = model
-            .varmap
-            .data()
-            .lock()
-            .map_err(|_| candle_core::Error::msg("Trainer: the VarMap lock is poisoned"))?
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let adam = if vars.is_empty() {
-            config.adam.validate()?;
-            None
-        } else {
-            Some(Adam::new(config.adam, vars)?)
-        };
-        let fused = if fused::enabled_by_env() {
-            fused::FusedStep::new(&model, adam.as_ref())?
-        } else {
-            None
-        };
-        Ok(Self {
-            model,
-            estimator: Estimator::new(bound)?,
-            adam,
-            config: *config,
-            step: 0,
-            history: History::default(),
-            fused,
-        })
-    }
-
-    /// Chooses between the fused CPU step (where it applies: a CPU, f32 model with a separable
-    /// or concat critic) and Candle autograd (the general path and the reference); returns
-    /// whether the fused step is now in use. Both give the same run up to f32 rounding.
-    pub fn set_fused(&mut self, on: bool) -> Result<bool> {
-        self.fused = if on {
-            fused::FusedStep::new(&self.model, self.adam.as_ref())?
-        } else {
-            None
-        };
-        Ok(self.fused.is_some())
-    }
-
-    /// Whether steps run on the fused CPU path ([`Trainer::set_fused`]).
-    pub fn is_fused(&self) -> bool {
-        self.fused.is_some()
-    }
-
-    /// The model.
-    pub fn model(&self) -> &Model {
-        &self.model
-    }
-
-    /// The bound.
-    pub fn bound(&self) -> Bound {
-        self.estimator.bound()
-    }
-
-    /// The run's settings.
-    pub fn config(&self) -> &FitConfig {
-        &self.config
-    }
-
-    /// The next step to run (= steps done).
-    pub fn step(&self) -> usize {
-        self.step
-    }
-
-    /// The log so far.
-    pub fn history(&self) -> &History {
-        &self.history
-    }
-
-    /// Whether the run stopped on a non-finite value.
-    pub fn diverged(&self) -> bool {
-        self.history.diverged_at.is_some()
-    }
-
-    /// Step t's RNG: the seed on stream t (independent of every other step).
-    fn step_rng(&self, step: usize) -> ChaCha8Rng {
-        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
-        rng.set_stream(step as u64 + 1);
-        rng
-    }
-
-    /// Runs one step and returns its log (after a divergence, nothing more is run).
-    pub fn step_once(&mut self, stream: &dyn Stream) -> Result<StepLog> {
-        let t = self.step;
-        let true_mi = stream.true_mi(t);
-        if self.diverged() {
-            return Ok(StepLog {
-                step: t,
-                true_mi,
-                estimate: f64::NAN,
-            });
-        }
-        let mut rng = self.step_rng(t);
-        let batch = stream.batch(
-            t,
-            self.config.batch_size,
-            &mut rng,
-            &self.model.device,
-            self.model.config.precision.dtype(),
-        )?;
-        for (input, v) in [("x", &batch.x), ("y", &batch.y)] {
-            // NaN would vanish silently inside the networks (ReLU maps NaN to 0).
-            if !all_finite(v)? {
-                return Err(Error::NonFinite {
-                    op: "Trainer::step",
-                    input,
-                    shape: v.dims().to_vec(),
-                });
-            }
-        }
-        let (scores, log_base) = match self.fused.as_mut() {
-            Some(fused) => fused.forward(&self.model, &batch)?,
-            None => (
-                self.model.scores(&batch, stream.known(t))?,
-                self.model.log_baseline(&batch.y)?,
-            ),
-        };
-        // A critic that blew up (non-finite scores) ends the run like a non-finite value; the
-        // bounds themselves refuse such input with an error.
-        let blown = !all_finite(&scores)? || !log_base.as_ref().map_or(Ok(true), all_finite)?;
-        let eval = self.config.bound_precision.dtype();
-        let (scores, log_base) = (
-            scores.to_dtype(eval)?,
-            log_base.map(|b| b.to_dtype(eval)).transpose()?,
-        );
-        let value = if blown {
-            None
-        } else {
-            Some(self.estimator.evaluate(&scores, log_base.as_ref())?)
-        };
-        let estimate = match &value {
-            Some(v) => v.to_dtype(DType::F64)?.to_scalar::<f64>()?,
-            None => f64::NAN,
-        };
-        if !estimate.is_finite() {
-            // Not logged (the history holds finite values only); the run stops here.
-            self.history.diverged_at = Some(t);
-            return Ok(StepLog {
-                step: t,
-                true_mi,
-                estimate,
-            });
-        }
-        self.history.estimates.push(estimate);
-        self.history.true_mi.push(true_mi);
-        self.step += 1;
-        if let (Some(adam), Some(value)) = (self.adam.as_mut(), value) {
-            let grads = value.neg()?.backward()?;
-            match self.fused.as_mut() {
-                Some(fused) => fused.backward_and_update(&grads, adam)?,
-                None => adam.step(&grads)?,
-            }
-        }
-        Ok(StepLog {
-            step: t,
-            true_mi,
-            estimate,
-        })
-    }
-
-    /// Runs until `until` steps are done (or the run diverges), calling `on_step` after each.
-    pub fn run(
-        &mut self,
-        stream: &dyn Stream,
-        until: usize,
-        on_step: &mut dyn FnMut(&StepLog),
-    ) -> Result<()> {
-        check_stream(stream, &self.model.config)?;
-        while self.step < until && !self.diverged() {
-            let log = self.step_once(stream)?;
-            on_step(&log);
-        }
-        Ok(())
-    }
-}
-
 /// Sets how many threads candle's CPU kernels use (candle reads `RAYON_NUM_THREADS` on every
 /// parallel kernel). For sweeps of many small runs, 1 thread per run and runs in parallel beats
 /// splitting each matmul: on a loaded 2-core machine candle's kernels are slower on 2 threads
 /// than on 1. Call it before training starts (it changes the process environment).
 pub fn set_kernel_threads(n: usize) {
     std::env::set_var("RAYON_NUM_THREADS", n.max(1).to_string());
-}
-
-fn all_finite(t: &Tensor) -> Result<bool> {
-    Ok(t.sum_all()?
-        .to_dtype(DType::F64)?
-        .to_scalar::<f64>()?
-        .is_finite())
-}
-
-fn check_stream(stream: &dyn Stream, model: &ModelConfig) -> Result<()> {
-    if model.critic != CriticKind::Conditional
-        && (stream.dim_x(), stream.dim_y()) != (model.net.dim_x, model.net.dim_y)
-    {
-        return Err(Error::Shape {
-            op: "Trainer::run",
-            detail: format!(
-                "the data has dim_x = {}, dim_y = {}; the critic expects {} and {}",
-                stream.dim_x(),
-                stream.dim_y(),
-                model.net.dim_x,
-                model.net.dim_y
-            ),
-        });
-    }
-    Ok(())
 }
 
 /// Trains a fresh model for `config.steps` steps, reporting progress ([`crate::progress`]), and
