@@ -221,6 +221,7 @@ pub(crate) mod fixture {
         std::fs::write(path, bytes).unwrap();
     }
 
+    #[cfg(feature = "hub")]
     /// The names of every file under `dir` (recursively), relative to it, sorted.
     pub fn list_files(dir: &Path) -> Vec<String> {
         fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
@@ -242,6 +243,7 @@ pub(crate) mod fixture {
         out
     }
 
+    #[cfg(feature = "hub")]
     /// A symlink `link` → `target` where the platform has them (as the hub cache holds them),
     /// else a copy.
     pub fn link_or_copy(target: &Path, link: &Path) {
