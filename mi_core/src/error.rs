@@ -58,6 +58,15 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
+    /// A dataset or resource cannot be had (no file, offline, no answer); `detail` says how to
+    /// get it.
+    #[error("{what} is not available: {detail}")]
+    Unavailable {
+        /// What was asked for.
+        what: &'static str,
+        /// Why not, and how to get it.
+        detail: String,
+    },
     /// An error from candle that is not the caller's input.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -5,6 +5,7 @@
 //! requested device and dtype, so CPU and GPU runs see the same data.
 
 mod cubic;
+pub mod dsprites;
 mod gaussian;
 mod schedule;
 

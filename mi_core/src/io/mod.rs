@@ -5,12 +5,16 @@ mod csv_table;
 #[cfg(feature = "plots")]
 pub mod figure;
 pub mod npy;
+mod npz_bits;
 mod run_store;
 mod tensors;
 
 pub use columns::{read_npz, read_table, read_xy, Table, XySource};
 pub(crate) use csv_table::{csv_column, csv_strings, num, parse_csv, write_csv};
 pub use npy::{read_npy, write_npy};
+#[cfg(test)]
+pub(crate) use npz_bits::fixture;
+pub use npz_bits::{read_npz_u8_bits, PackedBits};
 pub use run_store::RunStore;
 pub use tensors::{create_dir, read_safetensors, read_text, write_safetensors, write_text_atomic};
 

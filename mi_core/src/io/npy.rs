@@ -15,9 +15,9 @@ use candle_core::{DType, Device, Tensor};
 use std::io::Read;
 use std::path::Path;
 
-const MAGIC: &[u8] = b"\x93NUMPY";
+pub(super) const MAGIC: &[u8] = b"\x93NUMPY";
 /// NumPy itself refuses headers over 10 000 bytes by default; anything near this is not a header.
-const MAX_HEADER: usize = 1 << 20;
+pub(super) const MAX_HEADER: usize = 1 << 20;
 
 fn bad(path: &Path, detail: impl Into<String>) -> Error {
     Error::Io {
@@ -50,7 +50,7 @@ struct Header {
     count: usize,
 }
 
-fn read_exact_or(
+pub(super) fn read_exact_or(
     r: &mut impl Read,
     buf: &mut [u8],
     what: &str,
@@ -220,14 +220,14 @@ fn to_tensor(h: &Header, data: &[u8]) -> std::result::Result<Tensor, String> {
 }
 
 /// The raw text of `'key': value` in the header dict (up to the next `,` or `}`).
-fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     let at = header.find(&format!("'{key}'"))? + key.len() + 2;
     let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
     let end = rest.find([',', '}']).unwrap_or(rest.len());
     Some(rest[..end].trim())
 }
 
-fn parse_shape(header: &str) -> std::result::Result<Vec<usize>, String> {
+pub(super) fn parse_shape(header: &str) -> std::result::Result<Vec<usize>, String> {
     let at = header.find("'shape'").ok_or("no 'shape' in the header")?;
     let rest = &header[at..];
     let open = rest.find('(').ok_or("bad shape")?;
