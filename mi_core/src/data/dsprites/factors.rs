@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 pub const FACTOR_NAMES: [&str; 5] = ["shape", "scale", "orientation", "pos_x", "pos_y"];
 /// Number of classes of each factor, in index order.
 pub const FACTOR_SIZES: [usize; 5] = [3, 6, 40, 32, 32];
+/// The shapes, in class order (upstream values 1, 2, 3).
+pub const SHAPE_NAMES: [&str; 3] = ["square", "ellipse", "heart"];
 /// Number of images: every factor combination once (the product of [`FACTOR_SIZES`]).
 pub const NUM_IMAGES: usize = 737_280;
 /// Images are `IMAGE_SIDE × IMAGE_SIDE` binary pixels.

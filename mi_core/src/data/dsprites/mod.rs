@@ -40,7 +40,9 @@ mod hub;
 mod loaded;
 mod procedural;
 
-pub use factors::{Factors, FACTOR_NAMES, FACTOR_SIZES, IMAGE_PIXELS, IMAGE_SIDE, NUM_IMAGES};
+pub use factors::{
+    Factors, FACTOR_NAMES, FACTOR_SIZES, IMAGE_PIXELS, IMAGE_SIDE, NUM_IMAGES, SHAPE_NAMES,
+};
 pub use loaded::NpzImages;
 pub use procedural::{Procedural, CENTRE_MAX, CENTRE_MIN, HALF_SIDE};
 
