@@ -28,9 +28,11 @@ pub mod cli;
 pub mod critic;
 pub mod data;
 pub mod density;
+pub mod encoder;
 pub mod error;
 pub mod estimate;
 pub mod experiments;
+pub mod infomax;
 pub mod io;
 pub mod nn;
 #[cfg(feature = "notebook")]

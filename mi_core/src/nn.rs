@@ -115,7 +115,9 @@ impl Mlp {
 }
 
 /// Fills every parameter of `varmap` with the reference initialisation: `*.weight` of shape
-/// `[out, in]` ~ U(±√(6 / (in + out))) (Glorot uniform), everything else zero. Each parameter
+/// `[out, in]` ~ U(±√(6 / (in + out))) (Glorot uniform), convolution kernels `*.weight` of shape
+/// `[out, in, kh, kw]` ~ U(±√(6 / ((in + out)·kh·kw))) (Keras' Glorot for convolutions),
+/// everything else zero. Each parameter
 /// draws from its own stream of `seed` (named by the parameter), so adding a network does not
 /// change the others' weights.
 pub fn init_reference(varmap: &VarMap, seed: u64) -> crate::Result<()> {
@@ -130,13 +132,17 @@ pub fn init_reference(varmap: &VarMap, seed: u64) -> crate::Result<()> {
         let (shape, dtype, device) = (var.shape().clone(), var.dtype(), var.device().clone());
         let value = match shape.dims() {
             [out, inp] if name.ends_with("weight") => {
-                let limit = (6.0 / (*out + *inp) as f64).sqrt();
-                let dist = Uniform::new(-limit, limit)
-                    .map_err(|e| candle_core::Error::msg(format!("init_reference: {name}: {e}")))?;
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(crate::seed::name_hash(name));
-                let v: Vec<f64> = (0..out * inp).map(|_| dist.sample(&mut rng)).collect();
+                let v = glorot_uniform(name, seed, *inp, *out, out * inp)?;
                 Tensor::from_vec(v, (*out, *inp), &candle_core::Device::Cpu)?
+                    .to_dtype(dtype)?
+                    .to_device(&device)?
+            }
+            // A convolution kernel `[out, in, kh, kw]`: Keras' Glorot uniform with
+            // fan_in = in·kh·kw and fan_out = out·kh·kw.
+            [out, inp, kh, kw] if name.ends_with("weight") => {
+                let (fan_in, fan_out) = (inp * kh * kw, out * kh * kw);
+                let v = glorot_uniform(name, seed, fan_in, fan_out, out * fan_in)?;
+                Tensor::from_vec(v, (*out, *inp, *kh, *kw), &candle_core::Device::Cpu)?
                     .to_dtype(dtype)?
                     .to_device(&device)?
             }
@@ -145,6 +151,22 @@ pub fn init_reference(varmap: &VarMap, seed: u64) -> crate::Result<()> {
         var.set(&value)?;
     }
     Ok(())
+}
+
+/// `n` draws of U(±√(6 / (fan_in + fan_out))) from `seed`'s stream named `name`.
+fn glorot_uniform(
+    name: &str,
+    seed: u64,
+    fan_in: usize,
+    fan_out: usize,
+    n: usize,
+) -> candle_core::Result<Vec<f64>> {
+    let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
+    let dist = Uniform::new(-limit, limit)
+        .map_err(|e| candle_core::Error::msg(format!("init_reference: {name}: {e}")))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(crate::seed::name_hash(name));
+    Ok((0..n).map(|_| dist.sample(&mut rng)).collect())
 }
 
 #[cfg(test)]
