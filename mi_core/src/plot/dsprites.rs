@@ -32,7 +32,8 @@ fn diverging() -> ColorScale {
     )
 }
 
-/// Gaps between grid cells, as fractions of a cell (plotly's `xgap`, `ygap`).
+/// Gaps between grid cells, as fractions of the space given to one cell (plotly's `xgap`,
+/// `ygap`).
 const X_GAP: f64 = 0.35;
 const Y_GAP: f64 = 0.45;
 /// Figure size and margins (pixels).
@@ -295,9 +296,9 @@ mod tests {
             assert_eq!(c[0].0, 0.0);
             assert!((c[n - 1].1 - 1.0).abs() < 1e-12, "{c:?}");
             for w in c.windows(2) {
-                // the gap between cells is `gap` of a cell
-                let cell = w[0].1 - w[0].0;
-                assert!(((w[1].0 - w[0].1) - gap * cell).abs() < 1e-12);
+                // the gap is `gap` of the space one cell is given (cell + gap)
+                let step = w[1].0 - w[0].0;
+                assert!(((w[1].0 - w[0].1) - gap * step).abs() < 1e-12);
             }
         }
         // plotly's default independent xgap 0.2 over 2 columns: [0, 0.444…], [0.555…, 1]
