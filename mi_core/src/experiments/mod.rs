@@ -3,6 +3,8 @@
 //! * [`bound_survey`] — every bound with its optimal critic over MI × batch size (§2).
 //! * [`bias_variance`] — Figure 3: bias, variance and MSE of each estimator with its optimal
 //!   critic on the correlated Gaussian, over MI × batch size.
+//! * [`dsprites`] — Figure 5: scores (|Spearman|, MI, MIG) and feature selectivity of a
+//!   representation of dSprites.
 //! * [`gradient_accuracy`] — Figure 4: the accuracy of each estimator's gradient with respect to
 //!   an encoder's parameters, and the α of I_α that minimises it.
 //! * [`staircase`] — Figure 2: critics trained by every bound while the true MI climbs a
@@ -16,6 +18,7 @@
 
 pub mod bias_variance;
 pub mod bound_survey;
+pub mod dsprites;
 pub mod gradient_accuracy;
 mod grid;
 mod recommend;

@@ -1,10 +1,12 @@
 //! Figures as `plotly::Plot` values (feature `plots`). Nothing here writes files:
 //! [`crate::io::figure`] does.
 
+mod dsprites;
 mod optimal_critic;
 mod staircase;
 mod survey;
 
+pub use dsprites::{mi_matrix_heatmap, selectivity};
 pub use optimal_critic::{
     fig3_bias_variance, fig4_best_alpha, fig4_gradient_mse, Fig3Metric, Panels,
 };
