@@ -279,8 +279,9 @@ impl InfoMax {
     /// (the shape of x) standard normal — the pixel noise is scaled by `noise_std` here — and the
     /// multipliers to weigh the constraints with (constants of the loss).
     ///
-    /// A non-finite encoder output (a diverged run) is an [`Error::NonFinite`] on input
-    /// `posterior`; non-finite noise is one on its own name.
+    /// A non-finite encoder output (a diverged run) gives NaN terms and a NaN loss, which the
+    /// training loop records as the divergence step; non-finite noise is an
+    /// [`Error::NonFinite`] on its own name.
     pub fn terms(
         &self,
         x: &Tensor,
@@ -325,7 +326,25 @@ impl InfoMax {
             .forward(&Tensor::cat(&[&x, &noisy], 0)?)?
             .to_dtype(OBJECTIVE_DTYPE)?;
         let joint = Tensor::cat(&[&both.mean, &both.logvar], 1)?;
-        crate::bounds::validate::float_and_finite(op, "posterior", &joint)?;
+        let finite = joint
+            .sum_all()?
+            .to_dtype(DType::F64)?
+            .to_scalar::<f64>()?
+            .is_finite();
+        if !finite {
+            // The encoder blew up: a diverged step, not bad input (the loop records it).
+            let nan = f64::NAN;
+            return Ok(Terms {
+                loss: Tensor::new(nan, x.device())?,
+                i_js: nan,
+                js_fgan: nan,
+                tnce: nan,
+                mbu: vec![nan; self.config.encoder.latents],
+                tc_ub: nan,
+                kl: nan,
+                multipliers: *m,
+            });
+        }
         let (p, p_noisy) = (both.narrow(0, b)?, both.narrow(b, b)?);
 
         let y = p.sample(eps_latent)?;

@@ -2,11 +2,13 @@
 //! [`crate::io::figure`] does.
 
 mod dsprites;
+mod infomax;
 mod optimal_critic;
 mod staircase;
 mod survey;
 
 pub use dsprites::{mi_matrix_heatmap, selectivity};
+pub use infomax::infomax_training;
 pub use optimal_critic::{
     fig3_bias_variance, fig4_best_alpha, fig4_gradient_mse, Fig3Metric, Panels,
 };

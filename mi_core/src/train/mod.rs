@@ -43,6 +43,7 @@ mod adam;
 mod checkpoint;
 mod critic_run;
 mod fused;
+mod infomax_run;
 mod objective;
 mod stream;
 
@@ -50,6 +51,9 @@ pub use adam::{Adam, AdamConfig};
 pub use checkpoint::CHECKPOINT_FORMAT;
 pub use critic_run::{CriticRun, CriticState, Trainer};
 pub use fused::FUSED_ENV;
+pub use infomax_run::{
+    InfoMaxFit, InfoMaxHistory, InfoMaxLog, InfoMaxRun, InfoMaxState, InfoMaxTrainer,
+};
 pub use objective::{Forward, Objective, TrainLoop};
 pub use stream::{CubicScale, DatasetKind, FixedStream, StaircaseStream, Stream};
 

@@ -502,7 +502,7 @@ pub fn mean_mig(per_factor: &[(String, f64)]) -> f64 {
 }
 
 /// Which latents count as active (spec §7.4).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ActiveRule {
     /// A latent is active when Var_x[μ_k] > this fraction of the largest latent variance.
     pub min_relative_variance: f64,
