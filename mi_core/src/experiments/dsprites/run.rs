@@ -438,6 +438,22 @@ impl Report {
         )
     }
 
+    /// The factor × latent MI matrix: `factor, latent_0, …, latent_{K−1}` (nats).
+    pub fn mi_csv(&self) -> Result<String> {
+        let k = self.mi.first().map_or(0, Vec::len);
+        let mut header = vec!["factor".to_string()];
+        header.extend((0..k).map(|j| format!("latent_{j}")));
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        write_csv(
+            &header,
+            self.mi.iter().zip(FACTOR_NAMES).map(|(row, f)| {
+                std::iter::once(f.to_string())
+                    .chain(row.iter().map(|v| num(*v)))
+                    .collect()
+            }),
+        )
+    }
+
     /// `factor, mig` (`figures/fig5_mig.csv`).
     pub fn mig_csv(&self) -> Result<String> {
         write_csv(
