@@ -68,10 +68,12 @@ fig2 profile="quick" out="": setup
 
 # Installs PyTorch into .venv-bench (~5 GB) unless BENCH_PYTHON names a Python that has it.
 # One training step of mi_core (fused and autograd) vs PyTorch eager on the CPU (same threads,
-# interleaved): medians, ratios, GFLOP/s and the matmul ceiling; once per thread count.
+# interleaved): medians, ratios, GFLOP/s and the matmul ceiling; once per thread count. Then the
+# dSprites encoder's InfoMax step (B = 64 and 256) vs PyTorch eager, the same way.
 bench threads="1 2" rounds="3":
     if [ -z "${BENCH_PYTHON:-}" ] && [ ! -x .venv-bench/bin/python ]; then python3 -m venv .venv-bench && .venv-bench/bin/pip install --quiet "torch==2.15.0" numpy; fi
     for t in {{threads}}; do cargo bench --bench train_step --features mi_core/cli -- --threads $t --rounds {{rounds}}; done
+    for t in {{threads}}; do cargo bench --bench encoder_step --features mi_core/cli -- --threads $t --rounds {{rounds}}; done
 
 # Run the `mi` command-line tool, e.g. `just mi bounds --scores S.npy --alpha 0.5 --format table`.
 mi *args:

@@ -16,9 +16,10 @@ use candle_core::Device;
 use mi_core::bounds::Bound;
 use mi_core::data::CorrelatedGaussian;
 use mi_core::train::{CriticKind, FitConfig, FixedStream, ModelConfig, Trainer};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
+
+mod common;
+use common::{cpu_model, default_python, fmt_ms, fmt_ratio, median, Worker};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -37,9 +38,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         threads: 1,
         rounds: 5,
-        python: Some(
-            std::env::var("BENCH_PYTHON").unwrap_or_else(|_| ".venv-bench/bin/python".into()),
-        ),
+        python: Some(default_python()),
         only: None,
         critic: None,
     };
@@ -67,84 +66,22 @@ fn num(v: Option<String>, flag: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{flag} needs a positive integer"))
 }
 
-struct Torch {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+/// Times `reps` of PyTorch's step for `case`.
+fn torch_times(w: &mut Worker, case: &Case, reps: usize) -> Result<Vec<f64>, String> {
+    w.times(&format!(
+        "{} {} {} {reps}",
+        case.critic_name(),
+        case.bound_name(),
+        case.b
+    ))
 }
 
-impl Torch {
-    fn start(python: &str, threads: usize) -> Result<Self, String> {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/torch_step.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .arg(threads.to_string())
-            .env("OMP_NUM_THREADS", threads.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start `{python}` ({e}); `just bench` installs PyTorch into .venv-bench, or pass --no-torch"))?;
-        let stdin = child.stdin.take().ok_or("no stdin")?;
-        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
-        let mut t = Torch {
-            child,
-            stdin,
-            stdout,
-        };
-        let hello = t.line()?;
-        eprintln!("bench: PyTorch worker {hello}");
-        Ok(t)
-    }
-
-    fn line(&mut self) -> Result<String, String> {
-        let mut s = String::new();
-        match self.stdout.read_line(&mut s) {
-            Ok(0) => Err("the PyTorch worker exited (see its error above)".into()),
-            Ok(_) => Ok(s.trim().to_string()),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    fn time(&mut self, case: &Case, reps: usize) -> Result<Vec<f64>, String> {
-        writeln!(
-            self.stdin,
-            "{} {} {} {reps}",
-            case.critic_name(),
-            case.bound_name(),
-            case.b
-        )
-        .and_then(|_| self.stdin.flush())
-        .map_err(|e| e.to_string())?;
-        let reply = self.line()?;
-        let v: serde_json::Value =
-            serde_json::from_str(&reply).map_err(|e| format!("{e}: {reply}"))?;
-        v["times"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
-            .ok_or_else(|| format!("bad reply: {reply}"))
-    }
-}
-
-impl Torch {
-    /// PyTorch's GFLOP/s on one `[m, k] · [k, n]` f32 product (median of its repetitions).
-    fn matmul(&mut self, m: usize, k: usize, n: usize) -> Result<f64, String> {
-        writeln!(self.stdin, "matmul {m} {k} {n}")
-            .and_then(|_| self.stdin.flush())
-            .map_err(|e| e.to_string())?;
-        let reply = self.line()?;
-        let v: serde_json::Value =
-            serde_json::from_str(&reply).map_err(|e| format!("{e}: {reply}"))?;
-        v["gflops"]
-            .as_f64()
-            .ok_or_else(|| format!("bad reply: {reply}"))
-    }
-}
-
-impl Drop for Torch {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.child.wait();
-    }
+/// PyTorch's GFLOP/s on one `[m, k] · [k, n]` f32 product (median of its repetitions).
+fn torch_matmul(w: &mut Worker, m: usize, k: usize, n: usize) -> Result<f64, String> {
+    let v = w.request(&format!("matmul {m} {k} {n}"))?;
+    v["gflops"]
+        .as_f64()
+        .ok_or_else(|| format!("bad reply: {v}"))
 }
 
 struct Case {
@@ -160,18 +97,6 @@ impl Case {
     }
     fn bound_name(&self) -> String {
         self.bound.name()
-    }
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
     }
 }
 
@@ -262,40 +187,12 @@ fn our_ceiling(threads: usize, m: usize, k: usize, n: usize) -> Result<(f64, f64
     ))
 }
 
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-fn fmt_ms(v: f64) -> String {
-    if v.is_nan() {
-        "—".into()
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-fn fmt_ratio(a: f64, b: f64) -> String {
-    if b.is_nan() {
-        "—".into()
-    } else {
-        format!("{:.2}×", a / b)
-    }
-}
-
 fn run() -> Result<(), String> {
     let args = parse_args()?;
     // Before any tensor work.
     mi_core::train::set_kernel_threads(args.threads);
     let mut torch = match &args.python {
-        Some(p) => Some(Torch::start(p, args.threads)?),
+        Some(p) => Some(Worker::start(p, "torch_step.py", args.threads)?),
         None => None,
     };
     let stream = FixedStream(CorrelatedGaussian::from_mi(20, 4.0).map_err(|e| e.to_string())?);
@@ -360,7 +257,7 @@ fn run() -> Result<(), String> {
         ceilings[0].push(direct);
         ceilings[1].push(via_candle);
         if let Some(t) = torch.as_mut() {
-            ceilings[2].push(t.matmul(m, k, n)?);
+            ceilings[2].push(torch_matmul(t, m, k, n)?);
         }
         for (k, c) in cases.iter().enumerate() {
             for (path, t) in trainers[k].iter_mut().enumerate() {
@@ -372,7 +269,7 @@ fn run() -> Result<(), String> {
                 }
             }
             if let Some(t) = torch.as_mut() {
-                theirs[k].extend(t.time(c, c.reps)?);
+                theirs[k].extend(torch_times(t, c, c.reps)?);
             }
         }
     }
