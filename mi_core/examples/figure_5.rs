@@ -54,13 +54,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let report = fig5::run(&cfg, &data, Some(&checkpoints), &Device::Cpu)?;
     report.check()?;
     mi_core::io::create_dir(&out)?;
-    write_html(&selectivity(&report.selectivity), out.join("fig5_selectivity.html"))?;
+    write_html(
+        &selectivity(&report.selectivity),
+        out.join("fig5_selectivity.html"),
+    )?;
     let training = infomax_training(&report.history, cfg.infomax.delta, cfg.infomax.gamma);
     write_html(&training, out.join("fig5_training.html"))?;
     let names = report.factor_names();
     let heat = mi_matrix_heatmap(&report.mi, &names, cfg.eval.bins);
     write_html(&heat, out.join("fig5_mi_matrix.html"))?;
-    mi_core::io::write_text_atomic(out.join("fig5_factor_scores.csv"), &report.factor_scores_csv()?)?;
+    mi_core::io::write_text_atomic(
+        out.join("fig5_factor_scores.csv"),
+        &report.factor_scores_csv()?,
+    )?;
     mi_core::io::write_text_atomic(out.join("fig5_mig.csv"), &report.mig_csv()?)?;
     mi_core::io::write_text_atomic(out.join("fig5_mi_matrix.csv"), &report.mi_csv()?)?;
     let weights = mi_core::io::read_safetensors(checkpoints.join("model.safetensors"))?;
@@ -84,6 +90,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("{}", report.factor_scores_csv()?);
     println!("{}", report.mig_csv()?);
     let finding = report.paper_finding(0.5);
-    println!("{finding:?}\npaper's finding reproduced: {}", finding.reproduced());
+    println!(
+        "{finding:?}\npaper's finding reproduced: {}",
+        finding.reproduced()
+    );
     Ok(())
 }

@@ -36,7 +36,10 @@
 use crate::density::{diag_gaussian_log_prob_pairs, diag_gaussian_log_prob_pairs_per_dim};
 use crate::error::Error;
 use candle_core::{DType, Module, Result, Tensor, D};
-use candle_nn::{Conv2d, Conv2dConfig, Init, Linear, VarBuilder};
+use candle_nn::{Init, Linear, VarBuilder};
+
+mod conv;
+pub use conv::GemmConv;
 use serde::{Deserialize, Serialize};
 
 /// One convolution: `channels` filters of `kernel × kernel`, then a ReLU.
@@ -168,7 +171,7 @@ impl EncoderConfig {
 /// The convolutional encoder: `x [B, C, S, S]` → [`Posterior`] with μ, logvar `[B, K]`.
 #[derive(Clone, Debug)]
 pub struct ConvEncoder {
-    conv: Vec<Conv2d>,
+    conv: Vec<GemmConv>,
     dense: Linear,
     mean: Linear,
     logvar: Linear,
@@ -193,17 +196,12 @@ impl ConvEncoder {
             .iter()
             .zip(&shapes)
             .enumerate()
-            .map(|(k, (layer, ((c_in, _), _)))| {
+            .map(|(k, (layer, ((c_in, side), _)))| {
                 let vb = vb.pp(format!("conv{}", k + 1));
                 let dims = (layer.channels, *c_in, layer.kernel, layer.kernel);
                 let weight = vb.get_with_hints(dims, "weight", Init::Const(0.0))?;
                 let bias = vb.get_with_hints(layer.channels, "bias", Init::Const(0.0))?;
-                let cfg = Conv2dConfig {
-                    padding: layer.padding,
-                    stride: layer.stride,
-                    ..Default::default()
-                };
-                Ok(Conv2d::new(weight, Some(bias), cfg))
+                GemmConv::new(weight, bias, *side, layer.stride, layer.padding)
             })
             .collect::<Result<Vec<_>>>()?;
         let flat = config.flat_dim()?;

@@ -1,4 +1,5 @@
-//! Candle's conv2d (forward, input and weight gradients) against naive loops at the encoder's
+//! Candle's conv2d and the encoder's gemm convolution (forward, input and weight gradients)
+//! against naive loops at the encoder's
 //! exact shapes, the encoder's shapes and names, and the posterior's densities, KL and sampling
 //! against naive references and Monte Carlo.
 
@@ -118,19 +119,26 @@ fn conv2d_forward_and_backward_match_naive_at_encoder_shapes() -> Result<()> {
                 &dev,
             )?)?;
             let gt = Tensor::from_vec(g.clone(), (b, *o, *n, *n), &dev)?;
-            let y = xv.conv2d(&wv, conv.pad, conv.stride, 1, 1)?;
-            let grads = y.mul(&gt)?.sum_all()?.backward()?;
             let (ry, rdx, rdw) = conv.naive(&x, &w, &g);
-            let tag = format!("B={b} {c}x{s}x{s} -> {o}x{n}x{n}");
-            assert_close(&format!("{tag} forward"), &y, &ry)?;
-            let dx = grads
-                .get(&xv)
-                .ok_or_else(|| candle_core::Error::msg("no dx"))?;
-            assert_close(&format!("{tag} input grad"), dx, &rdx)?;
-            let dw = grads
-                .get(&wv)
-                .ok_or_else(|| candle_core::Error::msg("no dw"))?;
-            assert_close(&format!("{tag} weight grad"), dw, &rdw)?;
+            // Candle's conv2d, and the encoder's own gemm convolution (what it trains with).
+            let bias = Tensor::zeros(*o, DType::F32, &dev)?;
+            let gemm = GemmConv::new(wv.as_tensor().clone(), bias, *s, conv.stride, conv.pad)?;
+            for (name, y) in [
+                ("candle", xv.conv2d(&wv, conv.pad, conv.stride, 1, 1)?),
+                ("gemm", gemm.forward(xv.as_tensor())?),
+            ] {
+                let grads = y.mul(&gt)?.sum_all()?.backward()?;
+                let tag = format!("{name} B={b} {c}x{s}x{s} -> {o}x{n}x{n}");
+                assert_close(&format!("{tag} forward"), &y, &ry)?;
+                let dx = grads
+                    .get(&xv)
+                    .ok_or_else(|| candle_core::Error::msg("no dx"))?;
+                assert_close(&format!("{tag} input grad"), dx, &rdx)?;
+                let dw = grads
+                    .get(&wv)
+                    .ok_or_else(|| candle_core::Error::msg("no dw"))?;
+                assert_close(&format!("{tag} weight grad"), dw, &rdw)?;
+            }
         }
     }
     Ok(())
