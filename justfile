@@ -66,6 +66,10 @@ fig2 profile="quick" out="": setup
     cargo run --release --features mi_core/plots,mi_core/cli --example figure_2 -- {{profile}} {{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}
     {{python}} notebooks/tools/browser.py export {{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}/fig2_staircase.html
 
+# Figure 5 (dSprites, InfoMax/TC) from the command line; resumes from target/fig5-runs/.
+fig5 profile="quick" steps="":
+    cargo run --release --features mi_core/notebook --example figure_5 -- {{profile}} {{ if profile == "quick" { "figures/quick" } else { "figures" } }} {{steps}}
+
 # Installs PyTorch into .venv-bench (~5 GB) unless BENCH_PYTHON names a Python that has it.
 # One training step of mi_core (fused and autograd) vs PyTorch eager on the CPU (same threads,
 # interleaved): medians, ratios, GFLOP/s and the matmul ceiling; once per thread count. Then the

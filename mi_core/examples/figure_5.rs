@@ -1,12 +1,14 @@
 //! Figure 5 of the paper from the command line: the dSprites encoder trained under the
 //! regularised InfoMax objective, then scored.
 //!
-//! `cargo run --release --features notebook --example figure_5 -- PROFILE [OUT_DIR] [STEPS]`
+//! `cargo run --release --features notebook --example figure_5 -- PROFILE [OUT_DIR] [STEPS] [js|tnce]`
 //!
 //! * `quick` — [`Config::quick`] (minutes on 2 cores);
 //! * `paper` — [`Config::paper`] (B = 256, 10⁵ steps, the whole factor grid evaluated: hours
 //!   on a CPU). `STEPS` overrides the number of steps (e.g. to train a paper-profile run in
-//!   parts: a later call with more steps continues from the checkpoint).
+//!   parts: a later call with more steps continues from the checkpoint); the last argument
+//!   picks the lower bound on I(X; Y) inside TC_ub (`tnce`, the profiles' default, or
+//!   `js`, the paper's; see `Config::quick`).
 //!
 //! Checkpoints go to `target/fig5-runs/PROFILE/` every `checkpoint_every` steps, and a new call
 //! resumes from the last one (same settings required), so an interrupted run continues to the
@@ -47,10 +49,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .parse()
             .map_err(|_| format!("STEPS must be a number, got `{s}`"))?;
     }
+    match args.get(3).map(String::as_str) {
+        None | Some("tnce") => {}
+        Some("js") => cfg.infomax.tc_lower = mi_core::infomax::TcLower::Js,
+        Some(other) => return Err(format!("TC_LOWER is js or tnce, got `{other}`").into()),
+    }
     let (source, why) = dsprites::open_default();
     println!("{why}");
     let data = Dsprites::new(source);
-    let checkpoints = PathBuf::from("target/fig5-runs").join(&profile);
+    let tag = format!("{profile}-{:?}", cfg.infomax.tc_lower).to_lowercase();
+    let checkpoints = PathBuf::from("target/fig5-runs").join(tag);
     let report = fig5::run(&cfg, &data, Some(&checkpoints), &Device::Cpu)?;
     report.check()?;
     mi_core::io::create_dir(&out)?;

@@ -58,7 +58,7 @@ pub struct InfoMaxLog {
     pub i_js: f64,
     /// The leave-one-out upper bound on I(X; Y_k) for every latent k.
     pub mbu: Vec<f64>,
-    /// TC_ub = Σ_k MBU_k − I_JS.
+    /// TC_ub = Σ_k MBU_k − LB (LB = I_JS by default, `InfoMaxConfig::tc_lower`).
     pub tc_ub: f64,
     /// The smoothness term E KL(p(y|x) ‖ p(y|x+ε)).
     pub kl: f64,

@@ -436,7 +436,7 @@ fn full_grid_timing() {
     for r in &rows {
         for j in 0..k {
             let e: f64 = StandardNormal.sample(&mut rng);
-            data.push(if j < 5 { r[j] as f64 + 0.3 * e } else { e });
+            data.push(r.get(j).map_or(e, |&c| c as f64 + 0.3 * e));
         }
     }
     let codes = Codes::new(rows.len(), k, data).unwrap();
