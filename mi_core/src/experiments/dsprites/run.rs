@@ -279,7 +279,12 @@ fn train(
     let mut trainer = match stored {
         Some(dir) => {
             let t = InfoMaxTrainer::load(dir, device)?;
-            if t.config() != &config.infomax || t.fit() != &config.fit {
+            // More (or fewer) steps continue the same run; anything else is another run.
+            let same_fit = InfoMaxFit {
+                steps: config.fit.steps,
+                ..*t.fit()
+            } == config.fit;
+            if t.config() != &config.infomax || !same_fit {
                 return Err(Error::InvalidParameter {
                     op: "dsprites::run",
                     name: "checkpoint_dir",
