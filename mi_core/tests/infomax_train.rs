@@ -121,3 +121,34 @@ fn bad_settings_are_errors() {
     config.noise_std = f64::NAN;
     assert!(InfoMaxTrainer::new(&config, &fit, &Device::Cpu).is_err());
 }
+
+#[test]
+fn a_blown_up_encoder_is_a_recorded_divergence_not_an_error() -> mi_core::Result<()> {
+    use mi_core::train::Objective;
+    let (config, fit) = tiny();
+    let data = Dsprites::procedural();
+    let mut t = InfoMaxTrainer::new(&config, &fit, &Device::Cpu)?;
+    t.run_until(&data, 2, &mut |_| {})?;
+    // Poison the mean head (linear, no ReLU to hide a NaN): every posterior is NaN from here.
+    for (name, var) in t
+        .objective()
+        .varmap()
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::msg("poisoned lock"))?
+        .iter()
+    {
+        if name.starts_with("encoder.mean") {
+            var.set(&var.as_tensor().affine(f64::NAN, 0.0)?)?;
+        }
+    }
+    let multipliers = t.multipliers();
+    t.run_until(&data, fit.steps, &mut |_| {})?;
+    assert_eq!(t.history().diverged_at, Some(2));
+    assert_eq!(t.history().logs.len(), 2);
+    assert_eq!(t.step(), 2);
+    assert!(t.diverged());
+    // The multipliers are not moved by the non-finite step.
+    assert_eq!(t.multipliers(), multipliers);
+    Ok(())
+}
