@@ -15,9 +15,9 @@ use candle_core::{DType, Device, Tensor};
 use std::io::Read;
 use std::path::Path;
 
-pub(super) const MAGIC: &[u8] = b"\x93NUMPY";
+const MAGIC: &[u8] = b"\x93NUMPY";
 /// NumPy itself refuses headers over 10 000 bytes by default; anything near this is not a header.
-pub(super) const MAX_HEADER: usize = 1 << 20;
+const MAX_HEADER: usize = 1 << 20;
 
 fn bad(path: &Path, detail: impl Into<String>) -> Error {
     Error::Io {
@@ -76,10 +76,16 @@ pub(crate) fn read_npy_from(
     read_from(r, size)
 }
 
-fn read_from(mut r: impl Read, size: Option<u64>) -> std::result::Result<Tensor, String> {
+/// Reads a `.npy` prefix and header from `r` — magic, version (1, 2 or 3), header length — and
+/// returns the header text and the byte offset where the data start. `size` (the byte count,
+/// when known) is checked against the header length before the header is read.
+pub(super) fn read_header(
+    r: &mut impl Read,
+    size: Option<u64>,
+) -> std::result::Result<(String, usize), String> {
     // Magic (6), version (2), header length (2 or 4).
     let mut prefix = [0u8; 10];
-    let got = read_exact_or(&mut r, &mut prefix, "header")?;
+    let got = read_exact_or(r, &mut prefix, "header")?;
     if got == 0 {
         return Err("the file is empty".into());
     }
@@ -90,7 +96,7 @@ fn read_from(mut r: impl Read, size: Option<u64>) -> std::result::Result<Tensor,
         1 => (u16::from_le_bytes([prefix[8], prefix[9]]) as usize, 10usize),
         2 | 3 => {
             let mut more = [0u8; 2];
-            if read_exact_or(&mut r, &mut more, "header")? < 2 {
+            if read_exact_or(r, &mut more, "header")? < 2 {
                 return Err("truncated header".into());
             }
             let n = u32::from_le_bytes([prefix[8], prefix[9], more[0], more[1]]) as usize;
@@ -105,10 +111,16 @@ fn read_from(mut r: impl Read, size: Option<u64>) -> std::result::Result<Tensor,
         return Err("truncated header".into());
     }
     let mut text = vec![0u8; header_len];
-    if read_exact_or(&mut r, &mut text, "header")? < header_len {
+    if read_exact_or(r, &mut text, "header")? < header_len {
         return Err("truncated header".into());
     }
-    let header = parse_header(std::str::from_utf8(&text).map_err(|_| "the header is not text")?)?;
+    let text = String::from_utf8(text).map_err(|_| "the header is not text")?;
+    Ok((text, header_start + header_len))
+}
+
+fn read_from(mut r: impl Read, size: Option<u64>) -> std::result::Result<Tensor, String> {
+    let (text, data_start) = read_header(&mut r, size)?;
+    let header = parse_header(&text)?;
     let expected = header
         .count
         .checked_mul(header.width)
@@ -120,7 +132,7 @@ fn read_from(mut r: impl Read, size: Option<u64>) -> std::result::Result<Tensor,
         )
     };
     if let Some(size) = size {
-        let data_bytes = size - (header_start + header_len) as u64;
+        let data_bytes = size - data_start as u64;
         if data_bytes != expected as u64 {
             return Err(promise(data_bytes.to_string()));
         }
