@@ -126,6 +126,7 @@ fn conv2d_forward_and_backward_match_naive_at_encoder_shapes() -> Result<()> {
             for (name, y) in [
                 ("candle", xv.conv2d(&wv, conv.pad, conv.stride, 1, 1)?),
                 ("gemm", gemm.forward(xv.as_tensor())?),
+                ("gemm-indexed", gemm.forward_indexed(xv.as_tensor())?),
             ] {
                 let grads = y.mul(&gt)?.sum_all()?.backward()?;
                 let tag = format!("{name} B={b} {c}x{s}x{s} -> {o}x{n}x{n}");
