@@ -4,36 +4,15 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
+use common::cli::{fail, mi};
 use mi_core::bounds::{dv, infonce, interpolated, js, js_fgan, loo_upper, nwj, smile, tuba, Alpha};
 use mi_core::io::write_npy;
 use serde_json::Value;
-use std::process::Command;
 
 fn tmp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("mi_core_cli_{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     dir.join(name)
-}
-
-fn mi(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mi"))
-        .args(args)
-        .output()
-        .expect("run mi");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Runs `mi` expecting exit code 1, `needle` in one clean stderr line, nothing on stdout.
-fn fail(args: &[&str], needle: &str) {
-    let (code, out, err) = mi(args);
-    assert_eq!(code, 1, "args {args:?}: stdout {out} stderr {err}");
-    assert!(err.contains(needle), "args {args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(out.is_empty(), "args {args:?}: stdout {out}");
 }
 
 /// The golden matrix of the reference cases written as `NAME.npy`; its path.
@@ -652,9 +631,14 @@ fn estimate_bad_input_fails_with_one_clear_line() {
         &["estimate", "--x", &xs, "--y", &ys, "--bound", "nope"],
         "unknown bound",
     );
+    #[cfg(not(feature = "cuda"))]
     fail(
         &["estimate", "--x", &xs, "--y", &ys, "--device", "cuda"],
-        "only cpu",
+        "without the `cuda` feature",
+    );
+    fail(
+        &["estimate", "--x", &xs, "--y", &ys, "--device", "tpu"],
+        "cpu, cuda or cuda:N",
     );
     fail(
         &["estimate", "--x", &xs, "--y", &ys, "--alpha", "2"],

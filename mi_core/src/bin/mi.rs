@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! mi estimate --x X.npy --y Y.npy [--bound auto|all|infonce|nwj|…] [--format json|table]
-//! mi estimate --x table.csv --y-cols c,d [--x-cols a,b] [--drop-nonfinite]
+//! mi estimate --x table.csv --y-cols c,d [--x-cols a,b] [--drop-nonfinite]   (or .parquet)
+//! mi estimate --x X.npz --checkpoint DIR [--device cpu|cuda]
 //! mi tasks list | mi tasks sample NAME --n N --seed S --out DIR | mi tasks bench [--bound …]
 //! mi bounds --scores S.npy [--log-baseline L.npy] [--alpha 0.01 --alpha 0.5 ...] [--format json|table]
 //! mi bounds --scores S.npy --bound interpolated        # one bound; α recommended if not given
@@ -64,7 +65,7 @@ enum Command {
     /// Estimate I(X; Y) of paired rows: a held-out estimate with its standard error (JSON on
     /// stdout, progress on stderr).
     Estimate {
-        /// X: .npy/.npz (1-D or 2-D, a row per sample) or .csv (header row).
+        /// X: .npy/.npz (1-D or 2-D, a row per sample), .csv (header row) or .parquet.
         #[arg(long)]
         x: PathBuf,
         /// Y (same formats); omit to take Y from X's file (--y-cols, or an .npz array `y`).
@@ -85,6 +86,10 @@ enum Command {
         /// Drop rows holding NaN or ±∞ (counted in the output) instead of failing.
         #[arg(long)]
         drop_nonfinite: bool,
+        /// Write the kept critic (weights, fitted transforms, config.json with the estimate)
+        /// into DIR, one sub-folder per bound for `--bound all`; written, never resumed.
+        #[arg(long, value_name = "DIR", conflicts_with = "gaussian_encoder")]
+        checkpoint: Option<PathBuf>,
         /// X holds a Gaussian encoder p(y|x) per row — the mean, then the log-variance of y
         /// (2·dim(Y) columns): report TNCE ≤ I(X; Y) ≤ the leave-one-out upper bound, no training.
         #[arg(long)]
@@ -127,7 +132,7 @@ struct EstimateArgs {
     /// Per-column transform fitted on the training rows.
     #[arg(long, value_enum, default_value_t = TransformArg::Gaussianize)]
     transform: TransformArg,
-    /// Device: only cpu in this version.
+    /// Device: cpu, cuda or cuda:N (CUDA needs a build with the `cuda` feature).
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Output format.
@@ -137,14 +142,6 @@ struct EstimateArgs {
 
 impl EstimateArgs {
     fn config(&self) -> mi_core::Result<mi_core::EstimateConfig> {
-        if self.device != "cpu" {
-            return Err(mi_core::Error::InvalidParameter {
-                op: "mi estimate",
-                name: "device",
-                value: self.device.clone(),
-                reason: "only cpu is supported by `mi estimate` in this version",
-            });
-        }
         let config = mi_core::EstimateConfig {
             bound: self.bound.parse()?,
             alpha: self.alpha,
@@ -160,6 +157,7 @@ impl EstimateArgs {
                 TransformArg::Gaussianize => Transform::Gaussianize,
                 TransformArg::Standardize => Transform::Standardize,
             },
+            device: self.device.parse()?,
             ..mi_core::EstimateConfig::default()
         };
         config.validate()?;
@@ -275,6 +273,7 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             x_key,
             y_key,
             drop_nonfinite,
+            checkpoint,
             gaussian_encoder,
             args,
         } => {
@@ -310,12 +309,18 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             };
             if config.bound == BoundChoice::All {
                 let all = mi_core::estimate::estimate_all(&tx, &ty, &config)?;
+                if let Some(dir) = &checkpoint {
+                    all.save_checkpoints(dir)?;
+                }
                 match args.format {
                     Format::Json => println!("{}", all.to_json()?),
                     Format::Table => print!("{}", all.render_table()),
                 }
             } else {
                 let one = mi_core::estimate(&tx, &ty, &config)?;
+                if let Some(dir) = &checkpoint {
+                    one.save_checkpoint(dir)?;
+                }
                 match args.format {
                     Format::Json => println!("{}", one.to_json()?),
                     Format::Table => print!("{}", one.render_table()),

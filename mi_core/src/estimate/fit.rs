@@ -4,12 +4,15 @@
 
 use super::prepare::RowStream;
 use super::report::{self, Estimate};
+use super::TrainedCritic;
 use super::{EstimateConfig, Prepared};
 use crate::bounds::Bound;
 use crate::critic::CriticConfig;
+use crate::data::Batch;
 use crate::error::Result;
-use crate::train::{AdamConfig, FitConfig, ModelConfig, Precision, Trainer};
-use candle_core::{DType, Device, Tensor};
+use crate::train::{AdamConfig, FitConfig, Model, ModelConfig, Precision, Trainer};
+use candle_core::{DType, Tensor};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Bound values of one model on consecutive disjoint batches of a split (at most `max_batches`).
@@ -26,18 +29,19 @@ fn evaluate_split(
     for j in 0..k {
         let idx: Vec<usize> = (j * b..(j + 1) * b).collect();
         let batch = rows.batch_of(&idx, model.device(), DType::F32)?;
-        let scores = model.scores(&batch, None)?.to_dtype(DType::F64)?;
-        let base = model
-            .log_baseline(&batch.y)?
-            .map(|t| t.to_dtype(DType::F64))
-            .transpose()?;
-        let scores = scores.detach();
-        let v = bound
-            .evaluate(&scores, base.map(|t| t.detach()).as_ref())?
-            .to_scalar::<f64>()?;
-        values.push(v);
+        values.push(bound_value(model, &bound, &batch)?);
     }
     Ok(values)
+}
+
+/// The bound's value (f64, no gradient) of `model` on one batch of transformed rows.
+pub(super) fn bound_value(model: &Model, bound: &Bound, batch: &Batch) -> Result<f64> {
+    let scores = model.scores(batch, None)?.to_dtype(DType::F64)?.detach();
+    let base = model
+        .log_baseline(&batch.y)?
+        .map(|t| t.to_dtype(DType::F64).map(|t| t.detach()))
+        .transpose()?;
+    Ok(bound.evaluate(&scores, base.as_ref())?.to_scalar::<f64>()?)
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -75,7 +79,7 @@ fn restore(trainer: &Trainer, saved: &[(String, Tensor)]) -> Result<()> {
 }
 
 /// Most validation batches per evaluation (bounds its cost).
-const MAX_VAL_BATCHES: usize = 32;
+pub(super) const MAX_VAL_BATCHES: usize = 32;
 
 /// Trains one bound with early stopping and evaluates it on the test split.
 pub(super) fn train_one(
@@ -108,7 +112,7 @@ pub(super) fn train_one(
         seed: config.seed,
         bound_precision: Precision::F64,
     };
-    let mut trainer = Trainer::new(&model, bound, &fit, &Device::Cpu)?;
+    let mut trainer = Trainer::new(&model, bound, &fit, &data.device)?;
     let progress = crate::progress::Progress::new(
         format!("estimate {}", bound.name()),
         config.max_steps as u64,
@@ -186,8 +190,17 @@ pub(super) fn train_one(
         why: None,
         warnings: Vec::new(),
         seconds: 0.0,
+        trained: None,
     };
     est.warnings = report::warnings(&est, config.max_steps);
+    est.trained = Some(Arc::new(TrainedCritic::new(
+        trainer.into_model(),
+        bound,
+        data.fx.clone(),
+        data.fy.clone(),
+        b,
+        *config,
+    )));
     est.seconds = start.elapsed().as_secs_f64();
     Ok(est)
 }

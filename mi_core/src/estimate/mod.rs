@@ -27,6 +27,8 @@
 //! split is reported. The result says why.
 
 mod bench;
+pub mod checkpoint;
+mod device;
 mod fit;
 mod prepare;
 mod report;
@@ -35,6 +37,8 @@ mod sandwich;
 pub use bench::{
     bench, bench_header, bench_line, render_bench_table, task_tensors, within_tolerance, BenchRow,
 };
+pub use checkpoint::TrainedCritic;
+pub use device::DeviceChoice;
 pub use prepare::Transform;
 pub use report::{BestLower, Estimate, EstimateAll};
 pub use sandwich::{sandwich_gaussian, Sandwich, SANDWICH_MAX_BATCH};
@@ -144,6 +148,9 @@ pub struct EstimateConfig {
     pub hidden: usize,
     /// Adam's learning rate.
     pub lr: f64,
+    /// Where the critic trains (`cpu` by default; `cuda` needs the `cuda` feature).
+    #[serde(default)]
+    pub device: DeviceChoice,
 }
 
 impl Default for EstimateConfig {
@@ -161,6 +168,7 @@ impl Default for EstimateConfig {
             drop_nonfinite: false,
             hidden: 256,
             lr: 5e-4,
+            device: DeviceChoice::Cpu,
         }
     }
 }
@@ -198,6 +206,7 @@ impl EstimateConfig {
         if let BoundChoice::Bound(b) = self.bound {
             check_trainable(b)?;
         }
+        self.device.check()?;
         AdamConfig {
             lr: self.lr,
             ..AdamConfig::default()
@@ -213,6 +222,10 @@ struct Prepared {
     test: RowStream,
     batch_size: usize,
     n_dropped: usize,
+    /// The transforms fitted on the training rows (kept with each trained critic).
+    fx: std::sync::Arc<Fitted>,
+    fy: std::sync::Arc<Fitted>,
+    device: candle_core::Device,
 }
 
 fn prepare(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<Prepared> {
@@ -262,6 +275,9 @@ fn prepare(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<Prepared> 
         test: part(&te),
         batch_size,
         n_dropped,
+        fx: fx.into(),
+        fy: fy.into(),
+        device: config.device.device()?,
     })
 }
 

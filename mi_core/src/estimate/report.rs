@@ -1,11 +1,13 @@
 //! What `estimate` returns (the JSON contract of `mi estimate`) and the warnings it attaches.
 
-use super::Transform;
+use super::{TrainedCritic, Transform};
 use crate::bounds::BoundKind;
 use crate::error::{Error, Result};
 use crate::train::CriticKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
 /// InfoNCE or I_α within this many nats of its cap reads as saturated.
 pub const CAP_MARGIN: f64 = 0.2;
@@ -67,6 +69,9 @@ pub struct Estimate {
     pub warnings: Vec<String>,
     /// Wall time.
     pub seconds: f64,
+    /// The kept critic, for [`Estimate::save_checkpoint`] (not part of the JSON).
+    #[serde(skip)]
+    pub(crate) trained: Option<Arc<TrainedCritic>>,
 }
 
 /// The largest lower bound of `--bound all`, chosen on the validation split.
@@ -107,6 +112,27 @@ impl Estimate {
         to_json(self)
     }
 
+    /// The critic whose weights gave this estimate (the best on the validation split), with the
+    /// transforms fitted on the training rows.
+    pub fn trained_critic(&self) -> Option<&TrainedCritic> {
+        self.trained.as_deref()
+    }
+
+    /// Writes the kept critic, its transforms and this estimate into `dir`
+    /// ([`super::checkpoint`]: `model.safetensors`, `transform.safetensors`, `config.json`).
+    pub fn save_checkpoint(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let critic = self
+            .trained
+            .as_deref()
+            .ok_or_else(|| Error::InvalidParameter {
+                op: "save_checkpoint",
+                name: "estimate",
+                value: self.bound.clone(),
+                reason: "this estimate holds no trained critic",
+            })?;
+        critic.save(dir, self)
+    }
+
     /// A plain-text summary: the estimate line, then the warnings.
     pub fn render_table(&self) -> String {
         let mut out =
@@ -129,6 +155,14 @@ impl EstimateAll {
     /// Pretty JSON.
     pub fn to_json(&self) -> Result<String> {
         to_json(self)
+    }
+
+    /// Writes each bound's checkpoint into `dir/NAME` ([`Estimate::save_checkpoint`]).
+    pub fn save_checkpoints(&self, dir: impl AsRef<Path>) -> Result<()> {
+        for (name, e) in &self.bounds {
+            e.save_checkpoint(dir.as_ref().join(name))?;
+        }
+        Ok(())
     }
 
     /// A plain-text table: one row per bound, then the best lower bound.
@@ -272,6 +306,7 @@ mod tests {
             why: None,
             warnings: Vec::new(),
             seconds: 1.0,
+            trained: None,
         }
     }
 

@@ -1,8 +1,8 @@
-//! A user's numeric data from a file: `.npy` (1-D or 2-D), `.npz` (one array of it, by name) or
-//! `.csv` (a header row, then numbers; an empty field or `nan` is NaN), as a row-major
-//! [`Table`], and column selection by names and index ranges (`--x-cols a,b` or `0:3,5`).
-//!
-//! Parquet is not read: polars' `parquet` feature costs more compile time than CI has left.
+//! A user's numeric data from a file: `.npy` (1-D or 2-D), `.npz` (one array of it, by name;
+//! `np.savez` or `np.savez_compressed`), `.csv` (a header row, then numbers; an empty field or
+//! `nan` is NaN) or `.parquet` (with the `parquet` feature: numeric columns, a null is NaN), as a
+//! row-major [`Table`], and column selection by names and index ranges (`--x-cols a,b` or
+//! `0:3,5`). Arrays may hold floats, integers or booleans; every value is read as f64.
 
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
@@ -17,6 +17,8 @@ pub struct Table {
     pub n: usize,
     /// The values, row-major `[n, names.len()]`.
     pub values: Vec<f64>,
+    /// Columns of the file that hold no numbers (name, type), left out of the table.
+    pub skipped: Vec<(String, String)>,
 }
 
 fn bad(path: &Path, detail: impl Into<String>) -> Error {
@@ -58,6 +60,13 @@ impl Table {
             }
             if let Some(k) = self.names.iter().position(|n| n == item) {
                 out.push(k);
+            } else if let Some((_, dtype)) = self.skipped.iter().find(|(n, _)| n == item) {
+                return Err(Error::InvalidParameter {
+                    op: "columns",
+                    name: "cols",
+                    value: format!("{item} ({dtype})"),
+                    reason: "not a numeric column",
+                });
             } else if let Some((a, b)) = item.split_once(':') {
                 let parse = |s: &str, default: usize| -> Result<usize> {
                     if s.trim().is_empty() {
@@ -120,10 +129,11 @@ impl Table {
             values: (0..self.n)
                 .flat_map(|i| idx.iter().map(move |&k| self.values[i * d + k]))
                 .collect(),
+            skipped: Vec::new(),
         }
     }
 
-    fn from_tensor(path: &Path, t: &Tensor) -> Result<Table> {
+    pub(super) fn from_tensor(path: &Path, t: &Tensor) -> Result<Table> {
         let (n, d) = match t.dims() {
             [n] => (*n, 1),
             [n, d] => (*n, *d),
@@ -141,12 +151,13 @@ impl Table {
             names: (0..d).map(|k| k.to_string()).collect(),
             n,
             values: t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?,
+            skipped: Vec::new(),
         })
     }
 }
 
-/// Reads a table from `.npy`, `.npz` or `.csv` (by extension). For `.npz`, `key` names the
-/// array; without it the file must hold `default_key` or exactly one array.
+/// Reads a table from `.npy`, `.npz`, `.csv` or `.parquet` (by extension). For `.npz`, `key`
+/// names the array; without it the file must hold `default_key` or exactly one array.
 pub fn read_table(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) -> Result<Table> {
     let path = path.as_ref();
     let ext = path
@@ -155,22 +166,26 @@ pub fn read_table(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) 
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     match ext.as_str() {
-        "npy" => Table::from_tensor(path, &super::read_npy(path)?),
+        "npy" => Table::from_tensor(path, &super::npy::read_npy_numeric(path)?),
         "npz" => Table::from_tensor(path, &read_npz(path, key, default_key)?),
         "csv" => read_csv(path),
+        #[cfg(feature = "parquet")]
+        "parquet" => super::parquet::read_parquet(path),
+        #[cfg(not(feature = "parquet"))]
         "parquet" => Err(bad(
             path,
-            "parquet is not supported by this build: save the table as .csv or .npz",
+            "this build reads no parquet (built without the `parquet` feature): rebuild with \
+             it, or save the table as .csv or .npz",
         )),
         _ => Err(bad(
             path,
-            "unknown file type: use .npy, .npz or .csv (by extension)",
+            "unknown file type: use .npy, .npz, .csv or .parquet (by extension)",
         )),
     }
 }
 
-/// One array of an `.npz` archive (as `np.savez` writes it: stored, not compressed), read with
-/// the strict `.npy` reader.
+/// One array of an `.npz` archive — stored (`np.savez`) or deflated (`np.savez_compressed`) —
+/// read with the strict `.npy` reader (floats, integers and booleans; integers as f64).
 pub fn read_npz(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) -> Result<Tensor> {
     let path = path.as_ref();
     let file = std::fs::File::open(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
@@ -202,28 +217,15 @@ pub fn read_npz(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) ->
             format!("has no array `{chosen}` (arrays: [{}])", names.join(", ")),
         ));
     }
-    let entry = zip.by_name(&format!("{chosen}.npy")).map_err(|e| {
-        let detail = e.to_string();
-        if detail.contains("not supported") {
-            bad(
-                path,
-                "compressed archives (np.savez_compressed) are not supported: save with np.savez",
-            )
-        } else {
-            bad(path, format!("cannot read array `{chosen}`: {detail}"))
-        }
-    })?;
-    if entry.compression() != zip::CompressionMethod::Stored {
-        return Err(bad(
-            path,
-            "compressed archives (np.savez_compressed) are not supported: save with np.savez",
-        ));
-    }
+    let entry = zip
+        .by_name(&format!("{chosen}.npy"))
+        .map_err(|e| bad(path, format!("cannot read array `{chosen}`: {e}")))?;
+    // The uncompressed size, which the header's promise is checked against before any data.
     let size = entry.size();
-    super::npy::read_npy_from(entry, Some(size)).map_err(|d| {
+    super::npy::read_npy_from(entry, Some(size), true).map_err(|d| {
         bad(
             path,
-            format!("array `{chosen}` is not a valid f32/f64 .npy: {d}"),
+            format!("array `{chosen}` is not a valid numeric .npy (corrupt or truncated?): {d}"),
         )
     })
 }
@@ -255,6 +257,7 @@ fn read_csv(path: &Path) -> Result<Table> {
         names,
         n: rows.len(),
         values,
+        skipped: Vec::new(),
     })
 }
 
@@ -341,6 +344,7 @@ mod tests {
             names: vec!["a".into(), "b".into(), "c".into(), "d".into()],
             n: 2,
             values: (0..8).map(f64::from).collect(),
+            skipped: vec![("s".into(), "str".into())],
         }
     }
 
@@ -352,7 +356,7 @@ mod tests {
         assert_eq!(t.resolve(":2, 3")?, vec![0, 1, 3]);
         assert_eq!(t.resolve("2:")?, vec![2, 3]);
         assert_eq!(t.columns(&[3, 0]).values, vec![3.0, 0.0, 7.0, 4.0]);
-        for bad in ["e", "4", "3:2", "0:5", "", "a,,b", "x:y"] {
+        for bad in ["e", "4", "3:2", "0:5", "", "a,,b", "x:y", "s"] {
             assert!(t.resolve(bad).is_err(), "{bad}");
         }
         assert!(t
@@ -360,6 +364,11 @@ mod tests {
             .map_err(|e| e.to_string())
             .unwrap_err()
             .contains("a, b, c, d"));
+        assert!(t
+            .resolve("a,s")
+            .map_err(|e| e.to_string())
+            .unwrap_err()
+            .contains("s (str): not a numeric column"));
         Ok(())
     }
 }

@@ -4,8 +4,12 @@ mod columns;
 mod csv_table;
 #[cfg(feature = "plots")]
 pub mod figure;
+#[cfg(test)]
+mod input_tests;
 pub mod npy;
 mod npz_bits;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod run_store;
 mod tensors;
 

@@ -9,6 +9,9 @@
 //! before allocating, so an empty, truncated or corrupt file is a clear error naming the file,
 //! never a panic or a huge allocation; (3) reads what NumPy writes besides little-endian C order:
 //! big-endian data and Fortran order (`np.asfortranarray`, MATLAB/R exports).
+//!
+//! [`read_npy`] reads floats only (a score matrix of integers is a mistake worth hearing about);
+//! data tables ([`super::read_table`]) also take integer and boolean arrays, as f64.
 
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
@@ -36,13 +39,39 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    read_from(file, size)
+    read_from(file, size, false)
         .map_err(|detail| bad(path, format!("not a valid f32/f64 .npy file: {detail}")))
+}
+
+/// Reads a `.npy` file of floats, integers or booleans (integers and booleans as f64) into a CPU
+/// tensor: the reader of data tables.
+pub(crate) fn read_npy_numeric(path: &Path) -> Result<Tensor> {
+    let file = std::fs::File::open(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
+    let size = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    read_from(file, size, true)
+        .map_err(|detail| bad(path, format!("not a valid numeric .npy file: {detail}")))
+}
+
+/// The element type of the data.
+#[derive(Clone, Copy, PartialEq)]
+enum Elem {
+    F32,
+    F64,
+    /// An integer of this many bytes (1, 2, 4, 8), signed or not; read as f64.
+    Int {
+        signed: bool,
+    },
+    /// NumPy's `bool` (one byte, 0 or 1); read as f64.
+    Bool,
 }
 
 /// What the header says about the data that follows it.
 struct Header {
-    dtype: DType,
+    elem: Elem,
     width: usize,
     big_endian: bool,
     fortran: bool,
@@ -68,12 +97,14 @@ pub(super) fn read_exact_or(
 }
 
 /// Reads `.npy` bytes from `r` (`size`: the byte count, when known, checked against the header
-/// before the data are read); the error is a bare description, for the caller to attach a path.
+/// before the data are read; `numeric`: integers and booleans too, as f64); the error is a bare
+/// description, for the caller to attach a path.
 pub(crate) fn read_npy_from(
     r: impl Read,
     size: Option<u64>,
+    numeric: bool,
 ) -> std::result::Result<Tensor, String> {
-    read_from(r, size)
+    read_from(r, size, numeric)
 }
 
 /// Reads a `.npy` prefix and header from `r` — magic, version (1, 2 or 3), header length — and
@@ -118,9 +149,13 @@ pub(super) fn read_header(
     Ok((text, header_start + header_len))
 }
 
-fn read_from(mut r: impl Read, size: Option<u64>) -> std::result::Result<Tensor, String> {
+fn read_from(
+    mut r: impl Read,
+    size: Option<u64>,
+    numeric: bool,
+) -> std::result::Result<Tensor, String> {
     let (text, data_start) = read_header(&mut r, size)?;
-    let header = parse_header(&text)?;
+    let header = parse_header(&text, numeric)?;
     let expected = header
         .count
         .checked_mul(header.width)
@@ -154,7 +189,7 @@ fn read_from(mut r: impl Read, size: Option<u64>) -> std::result::Result<Tensor,
     to_tensor(&header, &data)
 }
 
-fn parse_header(header: &str) -> std::result::Result<Header, String> {
+fn parse_header(header: &str, numeric: bool) -> std::result::Result<Header, String> {
     let descr = field(header, "descr").ok_or("no 'descr' in the header")?;
     let fortran = match field(header, "fortran_order").ok_or("no 'fortran_order' in the header")? {
         "True" => true,
@@ -163,14 +198,17 @@ fn parse_header(header: &str) -> std::result::Result<Header, String> {
     };
     let shape = parse_shape(header)?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
-    let (dtype, width, big_endian) = match descr {
-        "<f4" | "=f4" => (DType::F32, 4, false),
-        ">f4" => (DType::F32, 4, true),
-        "<f8" | "=f8" => (DType::F64, 8, false),
-        ">f8" => (DType::F64, 8, true),
-        other => {
+    let (elem, width, big_endian) = match parse_descr(descr) {
+        Some(e @ (Elem::F32 | Elem::F64, _, _)) => e,
+        Some(e) if numeric => e,
+        _ if numeric => {
             return Err(format!(
-                "dtype {other} is not supported (save as float32 or float64)"
+                "dtype {descr} is not supported (save as a float, integer or bool array)"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "dtype {descr} is not supported (save as float32 or float64)"
             ))
         }
     };
@@ -179,7 +217,7 @@ fn parse_header(header: &str) -> std::result::Result<Header, String> {
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or("the shape overflows")?;
     Ok(Header {
-        dtype,
+        elem,
         width,
         big_endian,
         fortran,
@@ -188,12 +226,67 @@ fn parse_header(header: &str) -> std::result::Result<Header, String> {
     })
 }
 
+/// (element, bytes, big-endian) of a NumPy type string (`<f8`, `>i4`, `|u1`, `|b1`, …).
+fn parse_descr(descr: &str) -> Option<(Elem, usize, bool)> {
+    let (order, code) = descr.split_at_checked(1)?;
+    let big_endian = match order {
+        "<" | "=" | "|" => false,
+        ">" => true,
+        _ => return None,
+    };
+    let (elem, width) = match code {
+        "f4" => (Elem::F32, 4),
+        "f8" => (Elem::F64, 8),
+        "b1" => (Elem::Bool, 1),
+        _ => {
+            let (kind, width) = code.split_at_checked(1)?;
+            let width: usize = width.parse().ok()?;
+            let signed = match kind {
+                "i" => true,
+                "u" => false,
+                _ => return None,
+            };
+            if !matches!(width, 1 | 2 | 4 | 8) {
+                return None;
+            }
+            (Elem::Int { signed }, width)
+        }
+    };
+    Some((elem, width, big_endian))
+}
+
+/// An integer of `c.len()` bytes as f64 (exact up to 2^53 in magnitude).
+fn int_value(c: &[u8], signed: bool, big_endian: bool) -> f64 {
+    let mut b = [0u8; 8];
+    let w = c.len();
+    if big_endian {
+        b[..w].copy_from_slice(c);
+        b[..w].reverse();
+    } else {
+        b[..w].copy_from_slice(c);
+    }
+    let negative = signed && b[w - 1] & 0x80 != 0;
+    if negative {
+        b[w..].fill(0xff);
+        i64::from_le_bytes(b) as f64
+    } else {
+        u64::from_le_bytes(b) as f64
+    }
+}
+
 fn to_tensor(h: &Header, data: &[u8]) -> std::result::Result<Tensor, String> {
     let mut stored: Vec<usize> = h.shape.clone();
     if h.fortran {
         stored.reverse();
     }
-    let tensor = if h.dtype == DType::F32 {
+    let tensor = if let Elem::Int { .. } | Elem::Bool = h.elem {
+        let signed = matches!(h.elem, Elem::Int { signed: true });
+        let v: Vec<f64> = data
+            .chunks_exact(h.width)
+            .map(|c| int_value(c, signed, h.big_endian))
+            .collect();
+        Tensor::from_vec(v, stored, &Device::Cpu)
+    } else if h.elem == Elem::F32 {
         let v: Vec<f32> = data
             .chunks_exact(4)
             .map(|c| {

@@ -127,7 +127,13 @@ impl<O: Objective> TrainLoop<O> {
     }
 }
 
-fn set_params(varmap: &VarMap, params: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
+/// Sets every variable of `varmap` from `params` (read from `path`, named in errors), checking
+/// names, shapes and dtypes both ways.
+pub(crate) fn set_params(
+    varmap: &VarMap,
+    params: &HashMap<String, Tensor>,
+    path: &Path,
+) -> Result<()> {
     let vars = varmap
         .data()
         .lock()

@@ -221,6 +221,11 @@ impl TrainLoop<CriticRun> {
         &self.objective.model
     }
 
+    /// The model, ending the run (its current weights).
+    pub fn into_model(self) -> Model {
+        self.objective.model
+    }
+
     /// The bound.
     pub fn bound(&self) -> Bound {
         self.objective.estimator.bound()

@@ -48,6 +48,7 @@ mod objective;
 mod stream;
 
 pub use adam::{Adam, AdamConfig};
+pub(crate) use checkpoint::set_params;
 pub use checkpoint::CHECKPOINT_FORMAT;
 pub use critic_run::{CriticRun, CriticState, Trainer};
 pub use fused::FUSED_ENV;

@@ -4,6 +4,9 @@
 use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
 
+#[cfg(feature = "cli")]
+pub mod cli;
+
 pub struct Case {
     pub index: usize,
     pub b: usize,
