@@ -1,7 +1,7 @@
 # mi_core — variational bounds of mutual information.  `just` lists the recipes.
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-cargo_features := "--features mi_core/cli,mi_core/notebook"
+cargo_features := "--features mi_core/cli,mi_core/notebook,mi_core/parquet"
 # evcxr's build cache, shared by every notebook and every render (a warm render only computes).
 export EVCXR_TMPDIR := justfile_directory() / "target" / "evcxr"
 python := justfile_directory() / ".venv" / "bin" / "python"
