@@ -213,15 +213,6 @@ impl Geometry {
             }
         }
     }
-
-    fn input<'a, T>(&self, v: &'a [T], layout: &Layout, op: &str) -> Result<&'a [T]> {
-        match layout.contiguous_offsets() {
-            Some((start, end)) if end - start == layout.shape().elem_count() => Ok(&v[start..end]),
-            _ => Err(candle_core::Error::Msg(format!(
-                "{op}: the input must be contiguous"
-            ))),
-        }
-    }
 }
 
 /// im2col as one custom op on the CPU: the columns straight from the unpadded input (no padded
@@ -247,24 +238,16 @@ impl CustomOp1 for Im2Col {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let g = &self.geom;
-        if layout.shape() != &g.image_shape() {
-            return Err(Error::Shape {
-                op: "im2col",
-                detail: format!("expected {:?}, got {:?}", g.image_shape(), layout.shape()),
-            }
-            .into_candle());
-        }
-        let out = match storage {
-            CpuStorage::F32(v) => CpuStorage::F32(self.run(g.input(v, layout, "im2col")?)),
-            CpuStorage::F64(v) => CpuStorage::F64(self.run(g.input(v, layout, "im2col")?)),
-            other => {
-                return Err(candle_core::Error::UnsupportedDTypeForOp(
-                    other.dtype(),
-                    "im2col",
-                ))
-            }
-        };
-        Ok((out, g.cols_shape()))
+        let (from, to) = (g.image_shape(), g.cols_shape());
+        map_storage(
+            "im2col",
+            storage,
+            layout,
+            from,
+            to,
+            |v| self.run(v),
+            |v| self.run(v),
+        )
     }
 
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
@@ -296,23 +279,52 @@ impl CustomOp1 for Col2Im {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let g = &self.geom;
-        if layout.shape() != &g.cols_shape() {
-            return Err(Error::Shape {
-                op: "col2im",
-                detail: format!("expected {:?}, got {:?}", g.cols_shape(), layout.shape()),
-            }
-            .into_candle());
-        }
-        let out = match storage {
-            CpuStorage::F32(v) => CpuStorage::F32(self.run(g.input(v, layout, "col2im")?)),
-            CpuStorage::F64(v) => CpuStorage::F64(self.run(g.input(v, layout, "col2im")?)),
-            other => {
-                return Err(candle_core::Error::UnsupportedDTypeForOp(
-                    other.dtype(),
-                    "col2im",
-                ))
-            }
-        };
-        Ok((out, g.image_shape()))
+        let (from, to) = (g.cols_shape(), g.image_shape());
+        map_storage(
+            "col2im",
+            storage,
+            layout,
+            from,
+            to,
+            |v| self.run(v),
+            |v| self.run(v),
+        )
     }
+}
+
+/// One of the two ops on a contiguous f32 or f64 storage of shape `from`, giving shape `to`.
+fn map_storage(
+    op: &'static str,
+    storage: &CpuStorage,
+    layout: &Layout,
+    from: Shape,
+    to: Shape,
+    f32s: impl Fn(&[f32]) -> Vec<f32>,
+    f64s: impl Fn(&[f64]) -> Vec<f64>,
+) -> Result<(CpuStorage, Shape)> {
+    if layout.shape() != &from {
+        return Err(Error::Shape {
+            op,
+            detail: format!("expected {from:?}, got {:?}", layout.shape()),
+        }
+        .into_candle());
+    }
+    let contiguous = |n: usize| match layout.contiguous_offsets() {
+        Some((start, end)) if end - start == n => Ok((start, end)),
+        _ => Err(candle_core::Error::Msg(format!(
+            "{op}: the input must be contiguous"
+        ))),
+    };
+    let out = match storage {
+        CpuStorage::F32(v) => {
+            let (a, b) = contiguous(from.elem_count())?;
+            CpuStorage::F32(f32s(&v[a..b]))
+        }
+        CpuStorage::F64(v) => {
+            let (a, b) = contiguous(from.elem_count())?;
+            CpuStorage::F64(f64s(&v[a..b]))
+        }
+        other => return Err(candle_core::Error::UnsupportedDTypeForOp(other.dtype(), op)),
+    };
+    Ok((out, to))
 }

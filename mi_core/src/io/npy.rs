@@ -31,7 +31,16 @@ fn bad(path: &Path, detail: impl Into<String>) -> Error {
 
 /// Reads an f32 or f64 `.npy` file into a CPU tensor of the same dtype and shape.
 pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
-    let path = path.as_ref();
+    read_npy_file(path.as_ref(), false, "f32/f64")
+}
+
+/// Reads a `.npy` file of floats, integers or booleans (integers and booleans as f64) into a CPU
+/// tensor: the reader of data tables.
+pub(crate) fn read_npy_numeric(path: &Path) -> Result<Tensor> {
+    read_npy_file(path, true, "numeric")
+}
+
+fn read_npy_file(path: &Path, numeric: bool, what: &str) -> Result<Tensor> {
     let file = std::fs::File::open(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
     // The size of a regular file, checked against the header before the data is read.
     let size = file
@@ -39,21 +48,8 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    read_from(file, size, false)
-        .map_err(|detail| bad(path, format!("not a valid f32/f64 .npy file: {detail}")))
-}
-
-/// Reads a `.npy` file of floats, integers or booleans (integers and booleans as f64) into a CPU
-/// tensor: the reader of data tables.
-pub(crate) fn read_npy_numeric(path: &Path) -> Result<Tensor> {
-    let file = std::fs::File::open(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
-    let size = file
-        .metadata()
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len());
-    read_from(file, size, true)
-        .map_err(|detail| bad(path, format!("not a valid numeric .npy file: {detail}")))
+    read_from(file, size, numeric)
+        .map_err(|detail| bad(path, format!("not a valid {what} .npy file: {detail}")))
 }
 
 /// The element type of the data.
