@@ -76,6 +76,35 @@ pub fn std_normal_log_prob(y: &Tensor) -> Result<Tensor> {
     y.sqr()?.sum(D::Minus1)?.affine(-0.5, -0.5 * d * LN_2PI)
 }
 
+/// Row-wise diagonal-Gaussian log-density: `x, mean, log_var [..., B, D]` → `[..., B]` with
+/// entry `i = log N(x_i; mean_i, diag exp(log_var_i))` (a Gaussian decoder's log q(x_i | y_i),
+/// the input of [`barber_agakov`](crate::bounds::barber_agakov)). Differentiable in `mean` and
+/// `log_var`; only `x` is checked for finiteness (a network's non-finite output gives a
+/// non-finite value, which the training loop records as a divergence).
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use mi_core::density::diag_gaussian_log_prob;
+/// let x = Tensor::new(&[[1.0f64, 0.0]], &Device::Cpu)?;
+/// let zero = Tensor::zeros((1, 2), candle_core::DType::F64, &Device::Cpu)?;
+/// let v = diag_gaussian_log_prob(&x, &zero, &zero)?.to_vec1::<f64>()?[0];
+/// assert!((v - (-(2.0 * std::f64::consts::PI).ln() - 0.5)).abs() < 1e-12);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
+pub fn diag_gaussian_log_prob(x: &Tensor, mean: &Tensor, log_var: &Tensor) -> Result<Tensor> {
+    let op = "diag_gaussian_log_prob";
+    same_shape(op, ("x", x), ("mean", mean))?;
+    same_shape(op, ("x", x), ("log_var", log_var))?;
+    validate::float_and_finite(op, "x", x)?;
+    let d = x.dim(D::Minus1)? as f64;
+    x.sub(mean)?
+        .sqr()?
+        .mul(&log_var.neg()?.exp()?)?
+        .add(log_var)?
+        .sum(D::Minus1)?
+        .affine(-0.5, -0.5 * d * LN_2PI)
+}
+
 /// Pairwise diagonal-Gaussian log-densities: `y [..., B, D]`, `mean [..., B, D]`, `var`
 /// broadcastable to `[..., B, D]` → `[..., B, B]` with entry `[i, j] = log N(y_i; mean_j, diag var_j)`.
 ///

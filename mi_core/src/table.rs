@@ -1,5 +1,7 @@
 //! Result tables as polars DataFrames (feature `tables`), built without macros (evcxr notebooks
-//! cannot import macros from dependencies), written as CSV and shown as HTML.
+//! cannot import macros from dependencies), written as CSV and shown as HTML; a user's CSV read
+//! as a DataFrame ([`read_csv`]) and its numeric columns as a tensor ([`columns_tensor`]) for
+//! [`crate::estimate()`].
 //!
 //! ```
 //! use mi_core::table::TableBuilder;
@@ -13,7 +15,8 @@
 //! ```
 
 use crate::error::{Error, Result};
-use polars::prelude::{AnyValue, Column, DataFrame};
+use candle_core::{Device, Tensor};
+use polars::prelude::{AnyValue, Column, DataFrame, DataType};
 use std::path::Path;
 
 /// Builds a DataFrame column by column; the first error (unequal lengths) surfaces in
@@ -39,6 +42,13 @@ impl TableBuilder {
     /// Appends a float column.
     pub fn f64(mut self, name: &str, values: impl IntoIterator<Item = f64>) -> Self {
         let v: Vec<f64> = values.into_iter().collect();
+        self.columns.push(Column::new(name.into(), v));
+        self
+    }
+
+    /// Appends a boolean column (CSV `true` / `false`).
+    pub fn bool(mut self, name: &str, values: impl IntoIterator<Item = bool>) -> Self {
+        let v: Vec<bool> = values.into_iter().collect();
         self.columns.push(Column::new(name.into(), v));
         self
     }
@@ -168,4 +178,100 @@ pub fn to_html(df: &DataFrame, max_rows: usize) -> String {
         ));
     }
     html
+}
+
+/// Reads a CSV file (a header row, then one row per record) as a DataFrame: a column whose every
+/// field is a number (an empty field or `nan` reads as NaN) becomes f64, any other column text.
+pub fn read_csv(path: impl AsRef<Path>) -> Result<DataFrame> {
+    let path = path.as_ref();
+    let text = crate::io::read_text(path, " (expected a CSV table with a header row)")?;
+    let (header, rows) = crate::io::parse_csv("table::read_csv", &text)?;
+    let number = |s: &str| -> Option<f64> {
+        if s.is_empty() || s.eq_ignore_ascii_case("nan") {
+            Some(f64::NAN)
+        } else {
+            s.parse().ok()
+        }
+    };
+    let mut t = TableBuilder::new();
+    for (k, name) in header.iter().enumerate() {
+        let cells = rows.iter().map(|r| r.get(k).map_or("", String::as_str));
+        let numbers: Option<Vec<f64>> = cells.clone().map(number).collect();
+        t = match numbers {
+            Some(v) => t.f64(name, v),
+            None => t.str(name, cells),
+        };
+    }
+    t.build()
+}
+
+/// The numeric columns `names` of `df` as an f64 tensor `[rows, names.len()]` (row i of the
+/// tensor is row i of the table; a null reads as NaN). An unknown or non-numeric column is an
+/// error naming it.
+pub fn columns_tensor(df: &DataFrame, names: &[&str]) -> Result<Tensor> {
+    if names.is_empty() {
+        return Err(Error::InvalidParameter {
+            op: "table::columns_tensor",
+            name: "names",
+            value: String::new(),
+            reason: "name at least one column",
+        });
+    }
+    let mut cols = Vec::with_capacity(names.len());
+    for name in names {
+        let bad = |reason: &'static str| Error::InvalidParameter {
+            op: "table::columns_tensor",
+            name: "column",
+            value: (*name).to_string(),
+            reason,
+        };
+        let col = df.column(name).map_err(|_| bad("no such column"))?;
+        if !col.dtype().is_primitive_numeric() {
+            return Err(bad("not a numeric column"));
+        }
+        let col = col
+            .cast(&DataType::Float64)
+            .map_err(|_| bad("not a numeric column"))?;
+        let values = col.f64().map_err(|_| bad("not a numeric column"))?;
+        cols.push(
+            values
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect::<Vec<f64>>(),
+        );
+    }
+    let n = df.height();
+    let k = cols.len();
+    let values = (0..n)
+        .flat_map(|i| cols.iter().map(move |c| c[i]))
+        .collect();
+    Ok(Tensor::from_vec(values, (n, k), &Device::Cpu)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csv_reads_numbers_as_f64_and_text_as_text_and_columns_become_a_tensor() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("mi_core_table_{}", std::process::id()));
+        let path = dir.join("w.csv");
+        crate::io::write_text(
+            &path,
+            "date,t,wind,kind\n2012/01/01,1.5,4,sun\n2012/01/02,,2.5,rain\n",
+        )?;
+        let df = read_csv(&path)?;
+        assert_eq!(df.height(), 2);
+        let dtypes: Vec<String> = df.columns().iter().map(|c| c.dtype().to_string()).collect();
+        assert_eq!(dtypes, ["str", "f64", "f64", "str"]);
+        let t = columns_tensor(&df, &["wind", "t"])?.to_vec2::<f64>()?;
+        assert_eq!(t[0], [4.0, 1.5]);
+        assert!(t[1][0] == 2.5 && t[1][1].is_nan());
+        let err = |names: &[&str]| columns_tensor(&df, names).map_err(|e| e.to_string()).err();
+        assert!(err(&["kind"]).is_some_and(|e| e.contains("not a numeric column")));
+        assert!(err(&["nope"]).is_some_and(|e| e.contains("no such column")));
+        assert!(err(&[]).is_some());
+        assert!(read_csv(dir.join("missing.csv")).is_err());
+        Ok(())
+    }
 }

@@ -765,6 +765,37 @@ fn gaussian_encoder_reports_the_sandwich() {
         "{out}"
     );
     assert_eq!(v["batches"], 16);
+    assert!(v["barber_agakov"].is_null(), "{out}");
+    // With the entropy of the encoder's mean ρx, h = (d/2)·log(2πe ρ²): Barber–Agakov too.
+    let h = 0.5
+        * d as f64
+        * (2.0 * std::f64::consts::PI * std::f64::consts::E * g.rho() * g.rho()).ln();
+    let hs = h.to_string();
+    let (code, out, err) = mi(&[
+        "estimate",
+        "--gaussian-encoder",
+        "--x",
+        p(&ep),
+        "--y",
+        p(&yp),
+        "--entropy-x",
+        &hs,
+        "--format",
+        "table",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ba_line = out
+        .lines()
+        .find(|l| l.contains("(barber_agakov"))
+        .unwrap_or_default();
+    let ba: f64 = ba_line
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    assert!((ba - 1.0).abs() < 0.15, "{out}");
+    let (code, _, err) = mi(&["estimate", "--x", p(&ep), "--y", p(&yp), "--entropy-x", "1"]);
+    assert!(code != 0 && err.contains("--gaussian-encoder"), "{err}");
     fail(
         &[
             "estimate",
@@ -776,4 +807,47 @@ fn gaussian_encoder_reports_the_sandwich() {
         ],
         "mean and log-variance",
     );
+}
+
+#[test]
+#[cfg(all(feature = "plots", feature = "tables"))]
+fn tasks_bench_writes_its_table_and_figure() {
+    let dir = tmp("bench_out");
+    let (code, out, err) = mi(&[
+        "tasks",
+        "bench",
+        "--tasks",
+        "normal-1x1-0.75,uniform-noise-0.1",
+        "--n",
+        "400",
+        "--steps",
+        "20",
+        "--hidden",
+        "8",
+        "--bound",
+        "infonce",
+        "--format",
+        "table",
+        "--out",
+        p(&dir),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.lines()
+            .last()
+            .unwrap_or_default()
+            .ends_with("within max(0.1 nats, 5 %) of the truth"),
+        "{out}"
+    );
+    assert!(err.contains("tasks_bench.csv"), "{err}");
+    let csv = std::fs::read_to_string(dir.join("tasks_bench.csv")).expect("csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("task,true_mi,bound,estimate,std_err,abs_error,tolerance,within,warnings,seconds")
+    );
+    assert_eq!(lines.count(), 2);
+    let html = std::fs::read_to_string(dir.join("tasks_bench.html")).expect("html");
+    assert!(html.contains("Plotly.newPlot"));
+    assert!(dir.join(mi_core::io::figure::PLOTLY_JS).exists());
 }

@@ -189,10 +189,10 @@ fn accuracy_on_the_task_suite() -> mi_core::Result<()> {
         ..EstimateConfig::default()
     };
     println!("{}", mi_core::estimate::bench_header());
-    let rows = mi_core::estimate::bench(&tasks, n, 0, &config, &mut |r| {
+    let report = mi_core::estimate::bench(&tasks, n, 0, &config, &mut |r| {
         println!("{}", mi_core::estimate::bench_line(r));
     })?;
-    let ok = rows.iter().filter(|r| r.within).count();
-    println!("{ok}/{} within tolerance", rows.len());
+    let summary = mi_core::estimate::bench_summary(report.within_count(), report.rows.len());
+    println!("{summary}");
     Ok(())
 }

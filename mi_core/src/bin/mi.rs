@@ -94,6 +94,11 @@ enum Command {
         /// (2·dim(Y) columns): report TNCE ≤ I(X; Y) ≤ the leave-one-out upper bound, no training.
         #[arg(long)]
         gaussian_encoder: bool,
+        /// With --gaussian-encoder: the differential entropy (nats) of the encoder's mean columns
+        /// (h(X) when the mean is x itself); adds the Barber–Agakov lower bound with a learned
+        /// Gaussian decoder.
+        #[arg(long, allow_negative_numbers = true, requires = "gaussian_encoder")]
+        entropy_x: Option<f64>,
         #[command(flatten)]
         args: EstimateArgs,
     },
@@ -198,6 +203,10 @@ enum TasksCommand {
         /// Seed of the samples.
         #[arg(long, default_value_t = 0)]
         data_seed: u64,
+        /// Also write DIR/tasks_bench.csv (the table) and DIR/tasks_bench.html (estimate ± SE vs
+        /// the truth per task and bound, offline); needs the `plots` and `tables` features.
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         estimate: EstimateArgs,
     },
@@ -275,6 +284,7 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             drop_nonfinite,
             checkpoint,
             gaussian_encoder,
+            entropy_x,
             args,
         } => {
             let (tx, ty) = mi_core::io::read_xy(&mi_core::io::XySource {
@@ -287,19 +297,17 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             })?;
             let (tx, ty) = (tx.to_tensor()?, ty.to_tensor()?);
             if gaussian_encoder {
-                let s = mi_core::estimate::sandwich_gaussian(
-                    &tx,
-                    &ty,
-                    args.batch_size,
-                    args.seed,
+                let config = mi_core::estimate::SandwichConfig {
+                    batch_size: args.batch_size,
+                    seed: args.seed,
                     drop_nonfinite,
-                )?;
+                    entropy_x,
+                    ..Default::default()
+                };
+                let s = mi_core::estimate::sandwich_gaussian(&tx, &ty, &config)?;
                 match args.format {
                     Format::Json => println!("{}", s.to_json()?),
-                    Format::Table => println!(
-                        "{:.4} ± {:.4} (tnce) ≤ I ≤ {:.4} ± {:.4} (loo_upper), B = {}",
-                        s.lower, s.lower_std_err, s.upper, s.upper_std_err, s.batch_size
-                    ),
+                    Format::Table => print!("{}", s.render_table()),
                 }
                 return Ok(());
             }
@@ -406,6 +414,7 @@ fn tasks(command: TasksCommand) -> mi_core::Result<()> {
             tasks,
             n,
             data_seed,
+            out,
             estimate,
         } => {
             let config = estimate.config()?;
@@ -416,22 +425,61 @@ fn tasks(command: TasksCommand) -> mi_core::Result<()> {
                     .collect::<mi_core::Result<Vec<_>>>()?,
                 None => mi_core::tasks::all()?,
             };
+            if let Some(dir) = out.as_deref().filter(|_| !WRITES_FIGURES) {
+                return Err(no_figures(dir));
+            }
             let table = matches!(estimate.format, Format::Table);
             if table {
                 println!("{}", mi_core::estimate::bench_header());
             }
-            let rows = mi_core::estimate::bench(&chosen, n, data_seed, &config, &mut |r| {
+            let report = mi_core::estimate::bench(&chosen, n, data_seed, &config, &mut |r| {
                 if table {
                     println!("{}", mi_core::estimate::bench_line(r));
                 }
             })?;
             if table {
-                let ok = rows.iter().filter(|r| r.within).count();
-                println!("{ok}/{} within max(0.1 nats, 5 %) of the truth", rows.len());
+                let summary =
+                    mi_core::estimate::bench_summary(report.within_count(), report.rows.len());
+                println!("{summary}");
             } else {
-                println!("{}", json(&rows)?);
+                println!("{}", json(&report.rows)?);
+            }
+            if let Some(dir) = out {
+                write_bench(&report, &dir)?;
             }
             Ok(())
         }
     }
+}
+
+/// Writes `tasks_bench.csv` and `tasks_bench.html` into `dir` (paths on stderr: stdout holds
+/// only the table or the JSON).
+#[cfg(all(feature = "plots", feature = "tables"))]
+fn write_bench(
+    report: &mi_core::estimate::BenchReport,
+    dir: &std::path::Path,
+) -> mi_core::Result<()> {
+    let (csv, html) = (dir.join("tasks_bench.csv"), dir.join("tasks_bench.html"));
+    mi_core::table::write_csv(&report.to_dataframe()?, &csv)?;
+    mi_core::io::figure::write_html(&mi_core::plot::tasks_bench(report), &html)?;
+    eprintln!("wrote {} and {}", csv.display(), html.display());
+    Ok(())
+}
+
+/// Whether this build can write tables and figures (`mi tasks bench --out`).
+const WRITES_FIGURES: bool = cfg!(all(feature = "plots", feature = "tables"));
+
+fn no_figures(dir: &std::path::Path) -> mi_core::Error {
+    mi_core::Error::InvalidParameter {
+        op: "mi tasks bench",
+        name: "out",
+        value: dir.display().to_string(),
+        reason: "this `mi` was built without tables and figures: build it with \
+                 --features mi_core/cli,mi_core/notebook (`just mi`)",
+    }
+}
+
+#[cfg(not(all(feature = "plots", feature = "tables")))]
+fn write_bench(_: &mi_core::estimate::BenchReport, dir: &std::path::Path) -> mi_core::Result<()> {
+    Err(no_figures(dir))
 }

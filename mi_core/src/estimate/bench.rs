@@ -1,7 +1,9 @@
 //! The task-suite benchmark (`mi tasks bench`): every task × bound, estimate against the truth.
 //! A regression benchmark, not a timed test.
 
-use super::{estimate, estimate_all, BoundChoice, EstimateConfig};
+use super::{
+    barber_agakov_estimate, estimate, estimate_all, BaConfig, BoundChoice, EstimateConfig,
+};
 use crate::data::Sampler;
 use crate::error::Result;
 use crate::tasks::Task;
@@ -9,9 +11,14 @@ use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use serde::Serialize;
 
-/// An estimate is "within tolerance" when |estimate − truth| ≤ max(0.1 nats, 5 % of the truth).
+/// The benchmark's tolerance at `truth`: max(0.1 nats, 5 % of the truth).
+pub fn tolerance(truth: f64) -> f64 {
+    (0.05 * truth).max(0.1)
+}
+
+/// An estimate is "within tolerance" when |estimate − truth| ≤ [`tolerance`]`(truth)`.
 pub fn within_tolerance(truth: f64, estimate: f64) -> bool {
-    (estimate - truth).abs() <= (0.05 * truth).max(0.1)
+    (estimate - truth).abs() <= tolerance(truth)
 }
 
 /// One task × bound.
@@ -47,43 +54,139 @@ pub fn task_tensors(task: &Task, n: usize, seed: u64) -> Result<(Tensor, Tensor)
     ))
 }
 
+/// What [`bench`] measured: one row per task × bound, and the settings.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// One row per task × bound, in task order.
+    pub rows: Vec<BenchRow>,
+    /// Samples per task.
+    pub n: usize,
+    /// The data seed.
+    pub data_seed: u64,
+    /// The estimator's settings.
+    pub config: EstimateConfig,
+}
+
+impl BenchReport {
+    /// How many rows are within tolerance.
+    pub fn within_count(&self) -> usize {
+        self.rows.iter().filter(|r| r.within).count()
+    }
+
+    /// The rows as a plain-text table (the `--format table` output), then the count within
+    /// tolerance.
+    pub fn render_table(&self) -> String {
+        let mut out = bench_header();
+        out.push('\n');
+        for r in &self.rows {
+            out.push_str(&bench_line(r));
+            out.push('\n');
+        }
+        out.push_str(&bench_summary(self.within_count(), self.rows.len()));
+        out.push('\n');
+        out
+    }
+
+    /// The rows as a DataFrame: `task, true_mi, bound, estimate, std_err, abs_error, tolerance,
+    /// within, warnings, seconds` (nats; `within` is a boolean: |estimate − truth| ≤
+    /// tolerance = max(0.1, 5 % of the truth)).
+    #[cfg(feature = "tables")]
+    pub fn to_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        let r = &self.rows;
+        crate::table::TableBuilder::new()
+            .str("task", r.iter().map(|r| r.task.as_str()))
+            .f64("true_mi", r.iter().map(|r| r.true_mi))
+            .str("bound", r.iter().map(|r| r.bound.as_str()))
+            .f64("estimate", r.iter().map(|r| r.estimate))
+            .f64("std_err", r.iter().map(|r| r.std_err))
+            .f64("abs_error", r.iter().map(|r| r.abs_error))
+            .f64("tolerance", r.iter().map(|r| tolerance(r.true_mi)))
+            .bool("within", r.iter().map(|r| r.within))
+            .u64("warnings", r.iter().map(|r| r.warnings as u64))
+            .f64("seconds", r.iter().map(|r| r.seconds))
+            .build()
+    }
+}
+
+/// The closing line of the text table: how many rows are within tolerance.
+pub fn bench_summary(within: usize, rows: usize) -> String {
+    format!("{within}/{rows} within max(0.1 nats, 5 %) of the truth")
+}
+
+/// The bound name of the Barber–Agakov rows.
+pub const BARBER_AGAKOV: &str = "barber_agakov";
+
+/// The decoder settings of the benchmark's Barber–Agakov rows: the defaults with the
+/// estimate's seed, transform of Y and non-finite handling.
+fn ba_config(config: &EstimateConfig) -> BaConfig {
+    BaConfig {
+        seed: config.seed,
+        transform_y: config.transform,
+        drop_nonfinite: config.drop_nonfinite,
+        ..BaConfig::default()
+    }
+}
+
 /// Runs `config` (one bound, `auto` or `all`) on `n` samples of each task (data seed `seed`),
-/// calling `on_row` as each row is ready.
+/// calling `on_row` as each row is ready. With `all`, tasks whose h(X) is known
+/// ([`Task::entropy_x`]) also get a [`BARBER_AGAKOV`] row ([`barber_agakov_estimate`]).
 pub fn bench(
     tasks: &[Task],
     n: usize,
     seed: u64,
     config: &EstimateConfig,
     on_row: &mut dyn FnMut(&BenchRow),
-) -> Result<Vec<BenchRow>> {
+) -> Result<BenchReport> {
     let mut rows = Vec::new();
     for task in tasks {
         let (x, y) = task_tensors(task, n, seed)?;
         let truth = task.mutual_information();
-        let results = match config.bound {
-            BoundChoice::All => estimate_all(&x, &y, config)?.bounds.into_values().collect(),
+        // (bound, estimate, std_err, warnings, seconds)
+        let mut results: Vec<(String, f64, f64, usize, f64)> = match config.bound {
+            BoundChoice::All => estimate_all(&x, &y, config)?
+                .bounds
+                .into_values()
+                .collect::<Vec<_>>(),
             _ => vec![estimate(&x, &y, config)?],
-        };
-        for e in results {
+        }
+        .into_iter()
+        .map(|e| (e.bound, e.estimate, e.std_err, e.warnings.len(), e.seconds))
+        .collect();
+        if let (BoundChoice::All, Some(h)) = (config.bound, task.entropy_x()) {
+            let ba = barber_agakov_estimate(&x, &y, h, &ba_config(config))?;
+            results.push((
+                BARBER_AGAKOV.into(),
+                ba.estimate,
+                ba.std_err,
+                ba.warnings.len(),
+                ba.seconds,
+            ));
+        }
+        for (bound, est, std_err, warnings, seconds) in results {
             let row = BenchRow {
                 task: task.name().to_string(),
                 true_mi: truth,
-                bound: e.bound.clone(),
-                estimate: e.estimate,
-                std_err: e.std_err,
-                abs_error: (e.estimate - truth).abs(),
-                within: within_tolerance(truth, e.estimate),
-                warnings: e.warnings.len(),
-                seconds: e.seconds,
+                bound,
+                estimate: est,
+                std_err,
+                abs_error: (est - truth).abs(),
+                within: within_tolerance(truth, est),
+                warnings,
+                seconds,
             };
             on_row(&row);
             rows.push(row);
         }
     }
-    Ok(rows)
+    Ok(BenchReport {
+        rows,
+        n,
+        data_seed: seed,
+        config: *config,
+    })
 }
 
-/// One line of [`render_bench_table`].
+/// One line of [`BenchReport::render_table`].
 pub fn bench_line(r: &BenchRow) -> String {
     format!(
         "{:<24} {:>8.3} {:<26} {:>9.3} {:>8.3} {:>8.3} {:>6} {:>8} {:>8.1}",
@@ -99,7 +202,7 @@ pub fn bench_line(r: &BenchRow) -> String {
     )
 }
 
-/// The header of [`render_bench_table`].
+/// The header of [`BenchReport::render_table`].
 pub fn bench_header() -> String {
     format!(
         "{:<24} {:>8} {:<26} {:>9} {:>8} {:>8} {:>6} {:>8} {:>8}",
@@ -113,22 +216,6 @@ pub fn bench_header() -> String {
         "warnings",
         "seconds"
     )
-}
-
-/// A plain-text table of the rows and a count of those within tolerance.
-pub fn render_bench_table(rows: &[BenchRow]) -> String {
-    let mut out = bench_header();
-    out.push('\n');
-    for r in rows {
-        out.push_str(&bench_line(r));
-        out.push('\n');
-    }
-    let ok = rows.iter().filter(|r| r.within).count();
-    out.push_str(&format!(
-        "{ok}/{} within max(0.1 nats, 5 %) of the truth\n",
-        rows.len()
-    ));
-    out
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@
 //! with α from [`recommend_alpha`] at that estimate, and the better of the two on the validation
 //! split is reported. The result says why.
 
+mod ba;
 mod bench;
 pub mod checkpoint;
 mod device;
@@ -34,14 +35,16 @@ mod prepare;
 mod report;
 mod sandwich;
 
+pub use ba::{barber_agakov_estimate, BaConfig, BaEstimate};
 pub use bench::{
-    bench, bench_header, bench_line, render_bench_table, task_tensors, within_tolerance, BenchRow,
+    bench, bench_header, bench_line, bench_summary, task_tensors, tolerance, within_tolerance,
+    BenchReport, BenchRow,
 };
 pub use checkpoint::TrainedCritic;
 pub use device::DeviceChoice;
 pub use prepare::Transform;
 pub use report::{BestLower, Estimate, EstimateAll};
-pub use sandwich::{sandwich_gaussian, Sandwich, SANDWICH_MAX_BATCH};
+pub use sandwich::{sandwich_gaussian, Sandwich, SandwichConfig, SANDWICH_MAX_BATCH};
 
 use crate::bounds::{Alpha, Bound};
 use crate::error::{Error, Result};

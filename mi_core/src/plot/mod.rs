@@ -6,6 +6,7 @@ mod infomax;
 mod optimal_critic;
 mod staircase;
 mod survey;
+mod tasks_bench;
 
 pub use dsprites::{mi_matrix_heatmap, selectivity};
 pub use infomax::infomax_training;
@@ -14,6 +15,7 @@ pub use optimal_critic::{
 };
 pub use staircase::{fig2_pages, fig2_panels, fig2_paper, fig2_staircase};
 pub use survey::{survey_sandwich, survey_vs_mi};
+pub use tasks_bench::tasks_bench;
 
 use plotly::common::{Line, Marker, Mode, Title};
 use plotly::layout::{Axis, GridPattern, LayoutGrid};

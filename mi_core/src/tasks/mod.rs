@@ -91,6 +91,21 @@ impl Family {
         }
     }
 
+    fn entropy_x(&self) -> Option<f64> {
+        let standard_normal =
+            |d: usize| 0.5 * d as f64 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln();
+        match self {
+            // X ~ N(0, I_d) (the cubic map acts on Y only).
+            Family::Gaussian(s) => Some(standard_normal(s.dim())),
+            Family::Cubic(s) => Some(standard_normal(s.base().dim())),
+            Family::Normal(s) => Some(s.entropy_x()),
+            // X ~ U(0, 1).
+            Family::Uniform(_) => Some(0.0),
+            // Known in closed form but not implemented; maps of X change h(X).
+            Family::StudentT(_) | Family::Mapped { .. } | Family::Spiral { .. } => None,
+        }
+    }
+
     fn sample<R: rand::Rng + ?Sized>(&self, n: usize, rng: &mut R) -> (Vec<f64>, Vec<f64>) {
         match self {
             Family::Gaussian(s) => s.sample_f64(n, rng),
@@ -134,6 +149,13 @@ impl Task {
     /// Where the true MI comes from (a formula or the invariance it rests on).
     pub fn truth_source(&self) -> &'static str {
         self.entry.truth
+    }
+
+    /// The differential entropy h(X) (nats) where it is known — the Gaussian tasks (Figure 2's,
+    /// cubic included since its map acts on Y, and the multivariate normals) and the additive
+    /// uniform noise (X ~ U(0, 1): 0) — for the Barber–Agakov bound; `None` elsewhere.
+    pub fn entropy_x(&self) -> Option<f64> {
+        self.family.entropy_x()
     }
 }
 
@@ -217,6 +239,18 @@ mod tests {
             assert!((t.mutual_information() - mi).abs() < 1e-12, "{name}");
             assert_eq!((t.dim_x(), t.dim_y()), (20, 20));
         }
+        let h20 = 10.0 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln();
+        assert_eq!(by_name("fig2-cubic-2")?.entropy_x(), Some(h20));
+        assert!(by_name("spiral-3x3")?.entropy_x().is_none());
+        // Σ_XX = [[1, ½], [½, 1]]: h = log 2πe + ½ log ¾.
+        let h = by_name("normal-dense-2x2-0.5")?
+            .entropy_x()
+            .unwrap_or(f64::NAN);
+        let two_pi_e = 2.0 * std::f64::consts::PI * std::f64::consts::E;
+        assert!(
+            (h - (two_pi_e.ln() + 0.5 * 0.75f64.ln())).abs() < 1e-12,
+            "{h}"
+        );
         // normal-1x1-0.75 is the 1-d Gaussian of the data module.
         let t = by_name("normal-1x1-0.75")?;
         let g = CorrelatedGaussian::new(1, 0.75)?;

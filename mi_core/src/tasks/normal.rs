@@ -20,6 +20,8 @@ pub struct JointNormal {
     /// Its lower Cholesky factor L (Σ = L Lᵀ), row-major.
     chol: Vec<f64>,
     mi: f64,
+    /// h(X) = ½ log det(2πe Σ_XX).
+    entropy_x: f64,
 }
 
 impl JointNormal {
@@ -57,12 +59,15 @@ impl JointNormal {
         let (_, ln_det_x) = cholesky(&block(0, dim_x), dim_x).ok_or_else(not_spd)?;
         let (_, ln_det_y) = cholesky(&block(dim_x, dim_y), dim_y).ok_or_else(not_spd)?;
         let mi = 0.5 * (ln_det_x + ln_det_y - ln_det);
+        let entropy_x = 0.5
+            * (dim_x as f64 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln() + ln_det_x);
         Ok(Self {
             dim_x,
             dim_y,
             cov,
             chol,
             mi,
+            entropy_x,
         })
     }
 
@@ -97,6 +102,11 @@ impl JointNormal {
             cov[(dim_x + k) * d + k] = rho;
         }
         Self::new(dim_x, dim_y, cov)
+    }
+
+    /// The differential entropy of X, ½ log det(2πe Σ_XX) (nats).
+    pub fn entropy_x(&self) -> f64 {
+        self.entropy_x
     }
 
     /// Σ, row-major.
