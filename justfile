@@ -71,9 +71,10 @@ fig5 profile="quick" steps="":
     cargo run --release --features mi_core/notebook --example figure_5 -- {{profile}} {{ if profile == "quick" { "figures/quick" } else { "figures" } }} {{steps}}
 
 # Installs PyTorch into .venv-bench (~5 GB) unless BENCH_PYTHON names a Python that has it.
-# One training step of mi_core (fused and autograd) vs PyTorch eager on the CPU (same threads,
-# interleaved): medians, ratios, GFLOP/s and the matmul ceiling; once per thread count. Then the
-# dSprites encoder's InfoMax step (B = 64 and 256) vs PyTorch eager, the same way.
+# Per thread count: one training step of mi_core (fused and autograd) vs PyTorch eager (same
+# threads, interleaved): medians, ratios, GFLOP/s and the matmul ceiling; then the dSprites
+# encoder's InfoMax step (B = 64 and 256) the same way.
+# Training steps of mi_core vs PyTorch eager on the CPU (MLP critics, dSprites encoder), side by side.
 bench threads="1 2" rounds="3":
     if [ -z "${BENCH_PYTHON:-}" ] && [ ! -x .venv-bench/bin/python ]; then python3 -m venv .venv-bench && .venv-bench/bin/pip install --quiet "torch==2.15.0" numpy; fi
     for t in {{threads}}; do cargo bench --bench train_step --features mi_core/cli -- --threads $t --rounds {{rounds}}; done

@@ -13,13 +13,14 @@
 //!    training loop ([`crate::train::TrainLoop`] over a decoder [`Objective`]), maximising the
 //!    bound; every `eval_every` steps the bound is evaluated on the validation rows and training
 //!    stops after `patience` evaluations without improvement, at `max_steps`, or on divergence.
-//!    The final weights are evaluated.
+//!    The weights of the best validation value are kept ([`super::early_stop`]) and evaluated.
 //! 4. The estimate is the bound on the test rows, which took no part in training; its standard
 //!    error is the sd of log q(x_i | y_i) over the test rows / √n_test. Since q is a normalised
 //!    density fixed before the test rows are seen, the estimate is a lower bound on I(X; Y) in
 //!    expectation, whatever the decoder learned; it is tight when the Gaussian family holds
 //!    p(x | y) (e.g. jointly Gaussian data).
 
+use super::early_stop::EarlyStop;
 use super::prepare::{finite_rows, split, Fitted, RowStream, Rows};
 use super::{Transform, MIN_ROWS};
 use crate::bounds::barber_agakov;
@@ -118,7 +119,7 @@ pub struct BaEstimate {
     pub entropy_x: f64,
     /// The bound on the validation rows at its best evaluation.
     pub validation_estimate: f64,
-    /// The bound on the training rows with the final weights.
+    /// The bound on the training rows with the kept (best validation) weights.
     pub train_estimate: f64,
     /// Training steps run.
     pub steps: usize,
@@ -359,8 +360,11 @@ pub(super) fn ba_rows(x: &Rows, y: &Rows, entropy_x: f64, config: &BaConfig) -> 
         let (m, _, se) = crate::experiments::mean_var_sem(&lq);
         Ok((entropy + m, se))
     };
-    let mut best = (bound_on(&run, &val)?.0, 0usize);
-    let (mut since_best, mut stopped_early) = (0, false);
+    let mut stop = EarlyStop::new(
+        run.objective().varmap(),
+        bound_on(&run, &val)?.0,
+        config.patience,
+    )?;
     while run.step() < config.max_steps && !run.diverged() {
         let until = (run.step() + config.eval_every).min(config.max_steps);
         run.run_until(&train, until, &mut |v| {
@@ -371,18 +375,13 @@ pub(super) fn ba_rows(x: &Rows, y: &Rows, entropy_x: f64, config: &BaConfig) -> 
             break;
         }
         let (v, se) = bound_on(&run, &val)?;
-        if v.is_finite() && (!best.0.is_finite() || v > best.0 + 0.5 * se.max(0.0)) {
-            best = (v, run.step());
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= config.patience {
-                stopped_early = true;
-                break;
-            }
+        if stop.observe(run.objective().varmap(), v, se, run.step())? {
+            break;
         }
     }
     progress.finish();
+    let steps = run.step();
+    stop.restore(run.objective().varmap())?;
     let lq_test = run.objective().log_q_rows(&test)?;
     let (_, _, std_err) = crate::experiments::mean_var_sem(&lq_test);
     let estimate = if lq_test.iter().all(|v| v.is_finite()) {
@@ -395,11 +394,11 @@ pub(super) fn ba_rows(x: &Rows, y: &Rows, entropy_x: f64, config: &BaConfig) -> 
         estimate,
         std_err,
         entropy_x,
-        validation_estimate: best.0,
+        validation_estimate: stop.best(),
         train_estimate: bound_on(&run, &train)?.0,
-        steps: run.step(),
-        best_step: best.1,
-        stopped_early,
+        steps,
+        best_step: stop.best_step(),
+        stopped_early: stop.stopped_early(),
         diverged_at: run.objective().diverged_at(),
         n_train: train.x.n,
         n_val: val.x.n,

@@ -1,7 +1,8 @@
 //! Training one bound for `estimate`: the crate's [`Trainer`] stepped `eval_every` steps at a
 //! time, the bound evaluated on disjoint validation batches in between, the best weights kept
-//! (early stopping), then the held-out evaluation on the test split.
+//! ([`super::early_stop`]), then the held-out evaluation on the test split.
 
+use super::early_stop::EarlyStop;
 use super::prepare::RowStream;
 use super::report::{self, Estimate};
 use super::TrainedCritic;
@@ -11,7 +12,7 @@ use crate::critic::CriticConfig;
 use crate::data::Batch;
 use crate::error::Result;
 use crate::train::{AdamConfig, FitConfig, Model, ModelConfig, Precision, Trainer};
-use candle_core::{DType, Tensor};
+use candle_core::DType;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -46,36 +47,6 @@ pub(super) fn bound_value(model: &Model, bound: &Bound, batch: &Batch) -> Result
 
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
-}
-
-/// The model's variables, locked.
-fn vars(
-    trainer: &Trainer,
-) -> Result<std::sync::MutexGuard<'_, std::collections::HashMap<String, candle_core::Var>>> {
-    Ok(trainer
-        .model()
-        .varmap()
-        .data()
-        .lock()
-        .map_err(|_| candle_core::Error::msg("estimate: the VarMap lock is poisoned"))?)
-}
-
-/// The weights of every variable, copied.
-fn snapshot(trainer: &Trainer) -> Result<Vec<(String, Tensor)>> {
-    vars(trainer)?
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
-        .collect()
-}
-
-fn restore(trainer: &Trainer, saved: &[(String, Tensor)]) -> Result<()> {
-    let data = vars(trainer)?;
-    for (k, t) in saved {
-        if let Some(v) = data.get(k) {
-            v.set(t)?;
-        }
-    }
-    Ok(())
 }
 
 /// Most validation batches per evaluation (bounds its cost).
@@ -125,9 +96,7 @@ pub(super) fn train_one(
         Ok((m, sem))
     };
     let (v0, _) = validate(&trainer)?;
-    let mut best = (v0, 0usize, snapshot(&trainer)?);
-    let mut since_best = 0;
-    let mut stopped_early = false;
+    let mut stop = EarlyStop::new(trainer.model().varmap(), v0, config.patience)?;
     while trainer.step() < config.max_steps && !trainer.diverged() {
         let until = (trainer.step() + config.eval_every).min(config.max_steps);
         trainer.run(&data.train, until, &mut |log| {
@@ -139,23 +108,14 @@ pub(super) fn train_one(
         if trainer.diverged() {
             break;
         }
-        // A new best must beat the old one by half a validation standard error, so that noise
-        // alone does not keep training alive.
         let (v, se) = validate(&trainer)?;
-        if v.is_finite() && v > best.0 + 0.5 * se.max(0.0) {
-            best = (v, trainer.step(), snapshot(&trainer)?);
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= config.patience {
-                stopped_early = true;
-                break;
-            }
+        if stop.observe(trainer.model().varmap(), v, se, trainer.step())? {
+            break;
         }
     }
     progress.finish();
     let steps = trainer.step();
-    restore(&trainer, &best.2)?;
+    stop.restore(trainer.model().varmap())?;
     let test = evaluate_split(&trainer, &data.test, b, usize::MAX)?;
     let train = evaluate_split(&trainer, &data.train, b, test.len())?;
     let alpha = match bound {
@@ -173,8 +133,8 @@ pub(super) fn train_one(
         cap: bound.cap(b),
         batch_size: b,
         steps,
-        best_step: best.1,
-        stopped_early,
+        best_step: stop.best_step(),
+        stopped_early: stop.stopped_early(),
         diverged_at: trainer.history().diverged_at,
         n_train: data.train.x.n,
         n_val: data.val.x.n,
@@ -182,7 +142,7 @@ pub(super) fn train_one(
         n_dropped: data.n_dropped,
         test_batches: test.len(),
         test_batch_sd: test_var.sqrt(),
-        validation_estimate: best.0,
+        validation_estimate: stop.best(),
         train_estimate: mean(&train),
         critic: config.critic,
         transform: config.transform,

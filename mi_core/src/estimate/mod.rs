@@ -30,6 +30,7 @@ mod ba;
 mod bench;
 pub mod checkpoint;
 mod device;
+mod early_stop;
 mod fit;
 mod prepare;
 mod report;
