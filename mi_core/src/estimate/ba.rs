@@ -375,13 +375,13 @@ pub(super) fn ba_rows(x: &Rows, y: &Rows, entropy_x: f64, config: &BaConfig) -> 
             break;
         }
         let (v, se) = bound_on(&run, &val)?;
-        if stop.observe(run.objective().varmap(), v, se, run.step())? {
+        if stop.observe(v, se, run.step())? {
             break;
         }
     }
     progress.finish();
     let steps = run.step();
-    stop.restore(run.objective().varmap())?;
+    stop.restore()?;
     let lq_test = run.objective().log_q_rows(&test)?;
     let (_, _, std_err) = crate::experiments::mean_var_sem(&lq_test);
     let estimate = if lq_test.iter().all(|v| v.is_finite()) {

@@ -3,63 +3,54 @@
 //! back before the held-out evaluation.
 
 use crate::error::Result;
+use crate::train::named_vars;
 use candle_core::{Tensor, Var};
 use candle_nn::VarMap;
-use std::collections::HashMap;
-use std::sync::MutexGuard;
-
-fn vars(varmap: &VarMap) -> Result<MutexGuard<'_, HashMap<String, Var>>> {
-    Ok(varmap
-        .data()
-        .lock()
-        .map_err(|_| candle_core::Error::msg("estimate: the VarMap lock is poisoned"))?)
-}
 
 /// The best validation value so far, its step and a copy of the weights that gave it.
 pub(super) struct EarlyStop {
+    /// The model's variables (handles sharing their storage), in one fixed order.
+    vars: Vec<Var>,
+    /// Their values at the best evaluation, in the same order.
+    weights: Vec<Tensor>,
     best: f64,
     best_step: usize,
-    weights: Vec<(String, Tensor)>,
     since_best: usize,
     patience: usize,
     stopped_early: bool,
 }
 
 impl EarlyStop {
-    /// Starts from the untrained weights and their validation value (at step 0).
+    /// Starts from the untrained weights of `varmap` and their validation value (at step 0).
     pub(super) fn new(varmap: &VarMap, value: f64, patience: usize) -> Result<Self> {
+        let vars: Vec<Var> = named_vars(varmap)?.into_iter().map(|(_, v)| v).collect();
         Ok(Self {
+            weights: Self::copy(&vars)?,
+            vars,
             best: value,
             best_step: 0,
-            weights: Self::copy(varmap)?,
             since_best: 0,
             patience,
             stopped_early: false,
         })
     }
 
-    fn copy(varmap: &VarMap) -> Result<Vec<(String, Tensor)>> {
-        vars(varmap)?
+    fn copy(vars: &[Var]) -> Result<Vec<Tensor>> {
+        Ok(vars
             .iter()
-            .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
-            .collect()
+            .map(|v| v.as_tensor().copy())
+            .collect::<candle_core::Result<_>>()?)
     }
 
     /// Records the validation value `value ± se` at `step`; returns true when training should
     /// stop (`patience` evaluations in a row without a new best). A new best must be finite and
     /// beat the old one by half a validation standard error, so that noise alone does not keep
     /// training alive (any finite value beats a non-finite old best).
-    pub(super) fn observe(
-        &mut self,
-        varmap: &VarMap,
-        value: f64,
-        se: f64,
-        step: usize,
-    ) -> Result<bool> {
+    pub(super) fn observe(&mut self, value: f64, se: f64, step: usize) -> Result<bool> {
         if value.is_finite() && (!self.best.is_finite() || value > self.best + 0.5 * se.max(0.0)) {
             self.best = value;
             self.best_step = step;
-            self.weights = Self::copy(varmap)?;
+            self.weights = Self::copy(&self.vars)?;
             self.since_best = 0;
         } else {
             self.since_best += 1;
@@ -68,13 +59,10 @@ impl EarlyStop {
         Ok(self.stopped_early)
     }
 
-    /// Puts the best weights back into `varmap`.
-    pub(super) fn restore(&self, varmap: &VarMap) -> Result<()> {
-        let data = vars(varmap)?;
-        for (k, t) in &self.weights {
-            if let Some(v) = data.get(k) {
-                v.set(t)?;
-            }
+    /// Puts the best weights back into the model's variables.
+    pub(super) fn restore(&self) -> Result<()> {
+        for (v, t) in self.vars.iter().zip(&self.weights) {
+            v.set(t)?;
         }
         Ok(())
     }
@@ -101,20 +89,20 @@ mod tests {
     use candle_core::{DType, Device};
     use candle_nn::Init;
 
-    fn weight(varmap: &VarMap) -> Result<f32> {
-        let data = vars(varmap)?;
-        let w = data
-            .get("w")
+    fn var_w(varmap: &VarMap) -> Result<Var> {
+        let (_, w) = named_vars(varmap)?
+            .into_iter()
+            .find(|(k, _)| k == "w")
             .ok_or_else(|| candle_core::Error::msg("no variable w"))?;
-        Ok(w.as_tensor().flatten_all()?.to_vec1::<f32>()?[0])
+        Ok(w)
+    }
+
+    fn weight(varmap: &VarMap) -> Result<f32> {
+        Ok(var_w(varmap)?.as_tensor().flatten_all()?.to_vec1::<f32>()?[0])
     }
 
     fn set(varmap: &VarMap, value: f32) -> Result<()> {
-        let data = vars(varmap)?;
-        let w = data
-            .get("w")
-            .ok_or_else(|| candle_core::Error::msg("no variable w"))?;
-        w.set(&Tensor::new(&[value], &Device::Cpu)?)?;
+        var_w(varmap)?.set(&Tensor::new(&[value], &Device::Cpu)?)?;
         Ok(())
     }
 
@@ -131,13 +119,13 @@ mod tests {
             .enumerate()
         {
             set(&varmap, w)?;
-            stopped.push(stop.observe(&varmap, v, 0.1, 100 * (step + 1))?);
+            stopped.push(stop.observe(v, 0.1, 100 * (step + 1))?);
         }
         assert_eq!(stopped, [false, false, false, true]);
         assert!(stop.stopped_early());
         assert_eq!((stop.best(), stop.best_step()), (2.0, 100));
         assert_eq!(weight(&varmap)?, 4.0);
-        stop.restore(&varmap)?;
+        stop.restore()?;
         assert_eq!(weight(&varmap)?, 1.0);
         Ok(())
     }
@@ -150,12 +138,12 @@ mod tests {
         varmap.get(1, "w", Init::Const(0.0), DType::F32, &Device::Cpu)?;
         let mut stop = EarlyStop::new(&varmap, f64::NEG_INFINITY, 2)?;
         set(&varmap, 1.0)?;
-        assert!(!stop.observe(&varmap, -5.0, 1.0, 10)?);
+        assert!(!stop.observe(-5.0, 1.0, 10)?);
         assert_eq!(stop.best_step(), 10);
         set(&varmap, 2.0)?;
-        assert!(!stop.observe(&varmap, f64::NAN, 1.0, 20)?);
+        assert!(!stop.observe(f64::NAN, 1.0, 20)?);
         assert_eq!(stop.best(), -5.0);
-        stop.restore(&varmap)?;
+        stop.restore()?;
         assert_eq!(weight(&varmap)?, 1.0);
         Ok(())
     }

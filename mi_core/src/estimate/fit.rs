@@ -109,13 +109,13 @@ pub(super) fn train_one(
             break;
         }
         let (v, se) = validate(&trainer)?;
-        if stop.observe(trainer.model().varmap(), v, se, trainer.step())? {
+        if stop.observe(v, se, trainer.step())? {
             break;
         }
     }
     progress.finish();
     let steps = trainer.step();
-    stop.restore(trainer.model().varmap())?;
+    stop.restore()?;
     let test = evaluate_split(&trainer, &data.test, b, usize::MAX)?;
     let train = evaluate_split(&trainer, &data.train, b, test.len())?;
     let alpha = match bound {

@@ -55,6 +55,7 @@ pub use fused::FUSED_ENV;
 pub use infomax_run::{
     InfoMaxFit, InfoMaxHistory, InfoMaxLog, InfoMaxRun, InfoMaxState, InfoMaxTrainer,
 };
+pub(crate) use objective::named_vars;
 pub use objective::{Forward, Objective, TrainLoop};
 pub use stream::{CubicScale, DatasetKind, FixedStream, StaircaseStream, Stream};
 
