@@ -10,6 +10,8 @@ pub mod npy;
 mod npz_bits;
 #[cfg(feature = "parquet")]
 mod parquet;
+#[cfg(feature = "parquet")]
+mod png_bits;
 mod run_store;
 mod tensors;
 
@@ -19,6 +21,14 @@ pub use npy::{read_npy, write_npy};
 #[cfg(test)]
 pub(crate) use npz_bits::fixture;
 pub use npz_bits::{read_npz_u8_bits, PackedBits};
+#[cfg(feature = "parquet")]
+pub(crate) use parquet::one_line;
+#[cfg(feature = "parquet")]
+pub use parquet::read_parquet_frame;
+#[cfg(all(test, feature = "parquet"))]
+pub(crate) use png_bits::fixture as png_bits_fixture;
+#[cfg(feature = "parquet")]
+pub use png_bits::png_to_bits;
 pub use run_store::RunStore;
 pub use tensors::{create_dir, read_safetensors, read_text, write_safetensors, write_text_atomic};
 

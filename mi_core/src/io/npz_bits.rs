@@ -27,6 +27,16 @@ pub struct PackedBits {
 }
 
 impl PackedBits {
+    /// Eight elements as one byte: bit `k` set when element `k` is non-zero (the packing of
+    /// every item; [`PackedBits::unpack_into`] reverses it).
+    pub fn pack8(elements: &[u8]) -> u8 {
+        elements
+            .iter()
+            .take(8)
+            .enumerate()
+            .fold(0u8, |b, (k, &v)| b | (u8::from(v > 0) << k))
+    }
+
     /// Writes item `i` as 0.0/1.0 into `out` (`item_len` values); `None` when out of range.
     pub fn unpack_into(&self, i: usize, out: &mut [f32]) -> Option<()> {
         let nbytes = self.item_len / 8;
@@ -126,13 +136,7 @@ fn read_bits(
                 "the data end after {i} of {count} items (truncated or corrupt file)"
             ));
         }
-        for chunk in item.chunks_exact(8) {
-            let mut b = 0u8;
-            for (k, &v) in chunk.iter().enumerate() {
-                b |= u8::from(v > 0) << k;
-            }
-            bits.push(b);
-        }
+        bits.extend(item.chunks_exact(8).map(PackedBits::pack8));
         if let Some(p) = &progress {
             if (i + 1) % 4096 == 0 || i + 1 == count {
                 p.inc(((i % 4096) + 1) as u64);

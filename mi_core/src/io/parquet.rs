@@ -10,19 +10,25 @@
 use super::columns::Table;
 use super::io_error;
 use crate::error::Result;
-use polars::prelude::{DataType, ParquetReader, SerReader};
+use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader};
 use std::path::Path;
 
-/// Reads the numeric and boolean columns of the parquet file at `path`.
-pub(super) fn read_parquet(path: &Path) -> Result<Table> {
+/// The whole parquet file at `path` as a DataFrame; an error naming the file if it cannot be read
+/// or is not parquet (empty, truncated, another format).
+pub fn read_parquet_frame(path: &Path) -> Result<DataFrame> {
     let file =
         std::fs::File::open(path).map_err(|e| io_error(path, format!("cannot read: {e}")))?;
-    let df = ParquetReader::new(file).finish().map_err(|e| {
+    ParquetReader::new(file).finish().map_err(|e| {
         io_error(
             path,
             format!("not a readable parquet file: {}", one_line(&e)),
         )
-    })?;
+    })
+}
+
+/// Reads the numeric and boolean columns of the parquet file at `path`.
+pub(super) fn read_parquet(path: &Path) -> Result<Table> {
+    let df = read_parquet_frame(path)?;
     let n = df.height();
     let mut names = Vec::new();
     let mut skipped = Vec::new();
@@ -80,7 +86,7 @@ pub(super) fn read_parquet(path: &Path) -> Result<Table> {
 }
 
 /// A polars error as one line.
-fn one_line(e: &impl std::fmt::Display) -> String {
+pub(crate) fn one_line(e: &impl std::fmt::Display) -> String {
     e.to_string()
         .split_whitespace()
         .collect::<Vec<_>>()

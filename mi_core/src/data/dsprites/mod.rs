@@ -5,25 +5,34 @@
 //!
 //! Where the images come from ([`ImageSource`]):
 //! - [`Procedural`]: rendered from the index alone (the embedded default, no file needed);
-//! - the upstream file `dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz` (`np.savez_compressed`;
-//!   its `imgs` member, `uint8 [737280, 64, 64]`, is streamed into memory as packed bits, 377 MB;
-//!   the pickled `metadata` member is never read, factor values come from the index formula),
+//! - a file ([`FileImages`]), read into memory as packed bits (377 MB for the whole grid):
+//!   - the upstream `dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz` (`np.savez_compressed`; its
+//!     `imgs` member, `uint8 [737280, 64, 64]`; the pickled `metadata` member is never read,
+//!     factor values come from the index formula);
+//!   - with the cargo feature `parquet`, a `.parquet` file in the schema of the Hugging Face
+//!     copies (PNG images in a struct column `image`, TFDS label columns; rows in any order);
+//!
 //!   from a path ([`LoadOptions::path`], env `DSPRITES_PATH`) or, with the cargo feature `hub`,
 //!   from a Hugging Face dataset repo through the `hf-hub` crate and its standard cache.
 //!
-//! [`open_default`] tries `DSPRITES_PATH`, then the hub (when a repo is named, see [`HubFile`]),
-//! and otherwise falls back to [`Procedural`], returning a sentence that says what was used and
-//! why, for the caller to print. Offline is the normal case: the hub lookup honours
-//! `HF_HUB_OFFLINE=1`, and a network call that does not answer is abandoned after
-//! [`LoadOptions::timeout`] (a few seconds), with an error saying how to get the data.
+//! [`open_default`] tries `DSPRITES_PATH`, then the hub (the repo named by `DSPRITES_HUB_REPO`,
+//! else — with both `hub` and `parquet` — [`DEFAULT_HUB`]), and otherwise falls back to
+//! [`Procedural`], returning a sentence that says what was used and why, for the caller to print.
+//! Offline is the normal case: the hub lookup honours `HF_HUB_OFFLINE=1`, and a network call that
+//! does not answer is abandoned after [`LoadOptions::timeout`] (a few seconds), with an error
+//! saying how to get the data.
 //!
 //! ## Which hub copy
 //! No Hugging Face dataset repo holding the original `.npz` as a plain file was found (searched
 //! hub pages and code): `randall-lab/dsprites` and `galilai-group/dsprites` are loading scripts
-//! that fetch the npz from GitHub; `eurecom-ds/dsprites` and `dpdl-benchmark/dsprites` are parquet
-//! (PNG-encoded images), which would need a parquet reader and a PNG decoder (not built here).
-//! So the hub loader reads the upstream npz from a repo the user names (`DSPRITES_HUB_REPO =
-//! owner/name[@revision]`, file name defaulting to the upstream one); there is no default repo.
+//! that fetch the npz from GitHub; `eurecom-ds/dsprites` (one parquet file, ≈123 MB, PNG images
+//! and TFDS labels) and `dpdl-benchmark/dsprites` (parquet, schema not seen) hold the data. The
+//! default is therefore `eurecom-ds/dsprites`'s parquet file, read with polars and a PNG decoder
+//! (feature `parquet`; without it there is no default repo). Its revision is `main`: no commit
+//! hash of that repo could be read from where this was written (no network to the hub), so pin
+//! one yourself for reproducible runs (`DSPRITES_HUB_REPO=eurecom-ds/dsprites@<commit>:data/
+//! train-00000-of-00001.parquet`). A repo holding the npz works too
+//! (`DSPRITES_HUB_REPO=owner/name[@revision]`, file name defaulting to the upstream one).
 //! The upstream file itself: <https://github.com/google-deepmind/dsprites-dataset>.
 //!
 //! ## How close is the procedural source
@@ -38,12 +47,16 @@ mod factors;
 #[cfg(feature = "hub")]
 mod hub;
 mod loaded;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod procedural;
 
 pub use factors::{
     Factors, FACTOR_NAMES, FACTOR_SIZES, IMAGE_PIXELS, IMAGE_SIDE, NUM_IMAGES, SHAPE_NAMES,
 };
-pub use loaded::NpzImages;
+pub use loaded::FileImages;
+#[cfg(feature = "parquet")]
+pub use parquet::{IMAGE_COLUMN, LABEL_COLUMNS};
 pub use procedural::{Procedural, CENTRE_MAX, CENTRE_MIN, HALF_SIDE};
 
 use crate::error::{Error, Result};
@@ -56,9 +69,14 @@ pub const UPSTREAM_FILE: &str = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
 /// Where the upstream file can be downloaded.
 pub const UPSTREAM_URL: &str = "https://github.com/google-deepmind/dsprites-dataset/raw/master/\
                                 dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz";
+/// The Hugging Face dataset repo holding dSprites as parquet (PNG images, TFDS labels).
+pub const PARQUET_HUB_REPO: &str = "eurecom-ds/dsprites";
+/// Its one data file.
+pub const PARQUET_HUB_FILE: &str = "data/train-00000-of-00001.parquet";
 /// Env var naming a local copy of the upstream npz.
 pub const PATH_ENV: &str = "DSPRITES_PATH";
-/// Env var naming a Hugging Face dataset repo holding the upstream npz: `owner/name[@revision]`.
+/// Env var naming a Hugging Face dataset file: `owner/name[@revision][:path/in/repo]` (the path
+/// defaults to the upstream npz's name).
 pub const HUB_REPO_ENV: &str = "DSPRITES_HUB_REPO";
 /// How long a hub download may stay silent before it is abandoned, by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -98,28 +116,62 @@ pub struct HubFile {
     pub repo: String,
     /// Branch, tag or commit hash (pin a commit for reproducible runs).
     pub revision: String,
-    /// Path of the npz in the repo.
+    /// Path of the file in the repo (an npz, or `.parquet` with the `parquet` feature).
     pub filename: String,
 }
 
+/// The hub file [`LoadOptions::from_env`] uses when `DSPRITES_HUB_REPO` is not set: the parquet
+/// copy `eurecom-ds/dsprites` (revision `main`, see the module doc), with the features `hub` and
+/// `parquet`; `None` otherwise.
+pub const DEFAULT_HUB: Option<(&str, &str, &str)> = {
+    #[cfg(all(feature = "hub", feature = "parquet"))]
+    {
+        Some((PARQUET_HUB_REPO, "main", PARQUET_HUB_FILE))
+    }
+    #[cfg(not(all(feature = "hub", feature = "parquet")))]
+    {
+        None
+    }
+};
+
 impl HubFile {
-    /// Parses `owner/name[@revision]` (revision `main` when absent; file [`UPSTREAM_FILE`]).
+    /// Parses `owner/name[@revision][:path/in/repo]` (revision `main` when absent; file
+    /// [`UPSTREAM_FILE`] when no path is given).
     pub fn parse(spec: &str) -> Result<HubFile> {
-        let (repo, revision) = spec.split_once('@').unwrap_or((spec, "main"));
+        let bad = || Error::InvalidParameter {
+            op: "dsprites::HubFile::parse",
+            name: HUB_REPO_ENV,
+            value: spec.to_string(),
+            reason: "expected owner/name, owner/name@revision or owner/name@revision:path/in/repo",
+        };
+        let (spec_repo, filename) = match spec.split_once(':') {
+            Some((r, f)) => (r, f),
+            None => (spec, UPSTREAM_FILE),
+        };
+        let (repo, revision) = spec_repo.split_once('@').unwrap_or((spec_repo, "main"));
         let ok = |s: &str| !s.is_empty() && !s.contains(char::is_whitespace);
+        let file_ok = ok(filename)
+            && !filename.starts_with('/')
+            && filename.split('/').all(|part| ok(part) && part != "..");
         match repo.split_once('/') {
-            Some((o, n)) if ok(o) && ok(n) && ok(revision) && !n.contains('/') => Ok(HubFile {
-                repo: repo.to_string(),
-                revision: revision.to_string(),
-                filename: UPSTREAM_FILE.to_string(),
-            }),
-            _ => Err(Error::InvalidParameter {
-                op: "dsprites::HubFile::parse",
-                name: HUB_REPO_ENV,
-                value: spec.to_string(),
-                reason: "expected owner/name or owner/name@revision",
-            }),
+            Some((o, n)) if ok(o) && ok(n) && ok(revision) && !n.contains('/') && file_ok => {
+                Ok(HubFile {
+                    repo: repo.to_string(),
+                    revision: revision.to_string(),
+                    filename: filename.to_string(),
+                })
+            }
+            _ => Err(bad()),
         }
+    }
+
+    /// [`DEFAULT_HUB`] as a `HubFile`.
+    pub fn default_file() -> Option<HubFile> {
+        DEFAULT_HUB.map(|(repo, revision, filename)| HubFile {
+            repo: repo.into(),
+            revision: revision.into(),
+            filename: filename.into(),
+        })
     }
 }
 
@@ -159,14 +211,15 @@ fn env_nonempty(key: &str) -> Option<String> {
 }
 
 impl LoadOptions {
-    /// `DSPRITES_PATH`, `DSPRITES_HUB_REPO`, `HF_HUB_CACHE`, `HF_ENDPOINT` and
-    /// `HF_HUB_OFFLINE` (1/true/yes/on) from the environment.
+    /// `DSPRITES_PATH`, `DSPRITES_HUB_REPO` (else [`DEFAULT_HUB`]), `HF_HUB_CACHE`,
+    /// `HF_ENDPOINT` and `HF_HUB_OFFLINE` (1/true/yes/on) from the environment.
     pub fn from_env() -> Result<LoadOptions> {
         Ok(LoadOptions {
             path: env_nonempty(PATH_ENV).map(PathBuf::from),
-            hub: env_nonempty(HUB_REPO_ENV)
-                .map(|s| HubFile::parse(&s))
-                .transpose()?,
+            hub: match env_nonempty(HUB_REPO_ENV) {
+                Some(s) => Some(HubFile::parse(&s)?),
+                None => HubFile::default_file(),
+            },
             cache_dir: env_nonempty("HF_HUB_CACHE").map(PathBuf::from),
             endpoint: env_nonempty("HF_ENDPOINT"),
             offline: env_nonempty("HF_HUB_OFFLINE").is_some_and(|v| {
@@ -184,12 +237,13 @@ impl LoadOptions {
 pub(crate) fn how_to_get() -> String {
     format!(
         "download {UPSTREAM_URL} and set {PATH_ENV}=/path/to/{UPSTREAM_FILE}, or name a Hugging \
-         Face dataset repo holding that file with {HUB_REPO_ENV}=owner/name[@revision] (cargo \
-         feature `hub`)"
+         Face dataset file with {HUB_REPO_ENV}=owner/name[@revision][:path] (cargo feature `hub`; \
+         the parquet copy {PARQUET_HUB_REPO}:{PARQUET_HUB_FILE} also needs the feature \
+         `parquet`)"
     )
 }
 
-/// Loads the upstream npz from `opts.path`, else from `opts.hub`; an error (saying how to get the
+/// Loads the images from `opts.path`, else from `opts.hub` (npz or parquet, see [`FileImages`]); an error (saying how to get the
 /// data) when neither is given or available. The file must hold all 737,280 images.
 pub fn load(opts: &LoadOptions) -> Result<Box<dyn ImageSource>> {
     load_inner(opts, true)
@@ -198,7 +252,7 @@ pub fn load(opts: &LoadOptions) -> Result<Box<dyn ImageSource>> {
 /// [`load`], with `require_full = false` accepting small fixtures in the upstream format (tests).
 fn load_inner(opts: &LoadOptions, require_full: bool) -> Result<Box<dyn ImageSource>> {
     if let Some(path) = &opts.path {
-        return Ok(Box::new(NpzImages::open_checked(path, require_full)?));
+        return Ok(Box::new(FileImages::open_checked(path, require_full)?));
     }
     let Some(hub) = &opts.hub else {
         return Err(Error::Unavailable {
@@ -209,7 +263,7 @@ fn load_inner(opts: &LoadOptions, require_full: bool) -> Result<Box<dyn ImageSou
     #[cfg(feature = "hub")]
     {
         let path = hub::fetch(hub, opts)?;
-        Ok(Box::new(NpzImages::open_checked(&path, require_full)?))
+        Ok(Box::new(FileImages::open_checked(&path, require_full)?))
     }
     #[cfg(not(feature = "hub"))]
     {
