@@ -321,6 +321,42 @@ pub fn pixel_agreement(a: &dyn ImageSource, b: &dyn ImageSource, indices: &[usiz
     Ok(same as f64 / (indices.len() * IMAGE_PIXELS) as f64)
 }
 
+/// Runs `work(first, blocks)` over `buf` split into runs of whole blocks of `block` values (at
+/// least `min_blocks` per run), one run per available core, in parallel; `first` is the index of
+/// the run's first block. The first error is returned; a panicking worker is an error naming `what`.
+pub(crate) fn for_each_block<T: Send>(
+    buf: &mut [T],
+    block: usize,
+    min_blocks: usize,
+    what: &'static str,
+    work: impl Fn(usize, &mut [T]) -> Result<()> + Sync,
+) -> Result<()> {
+    let n = buf.len() / block.max(1);
+    if n == 0 {
+        return Ok(());
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1)
+        .min(n.div_ceil(min_blocks.max(1)));
+    let per = n.div_ceil(threads);
+    let work = &work;
+    std::thread::scope(|s| -> Result<()> {
+        let jobs: Vec<_> = buf
+            .chunks_mut(per * block)
+            .enumerate()
+            .map(|(t, out)| s.spawn(move || work(t * per, out)))
+            .collect();
+        for j in jobs {
+            j.join().map_err(|_| Error::Unavailable {
+                what,
+                detail: "a worker thread panicked".into(),
+            })??;
+        }
+        Ok(())
+    })
+}
+
 /// The dataset: images from an [`ImageSource`], drawn in seeded batches.
 pub struct Dsprites {
     source: Box<dyn ImageSource>,
@@ -378,33 +414,19 @@ impl Dsprites {
             });
         }
         let mut buf = vec![0.0f32; n * IMAGE_PIXELS];
-        let threads = std::thread::available_parallelism()
-            .map(|t| t.get())
-            .unwrap_or(1)
-            .min(n.div_ceil(16));
-        let per = n.div_ceil(threads);
         let src = &*self.source;
-        std::thread::scope(|s| -> Result<()> {
-            let jobs: Vec<_> = buf
-                .chunks_mut(per * IMAGE_PIXELS)
-                .zip(indices.chunks(per))
-                .map(|(out, idx)| {
-                    s.spawn(move || -> Result<()> {
-                        for (img, &i) in out.chunks_exact_mut(IMAGE_PIXELS).zip(idx) {
-                            src.write_image(i, img)?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            for j in jobs {
-                j.join().map_err(|_| Error::Unavailable {
-                    what: "dSprites rendering thread",
-                    detail: "a worker thread panicked".into(),
-                })??;
-            }
-            Ok(())
-        })?;
+        for_each_block(
+            &mut buf,
+            IMAGE_PIXELS,
+            16,
+            "dSprites rendering",
+            |first, out| {
+                for (img, &i) in out.chunks_exact_mut(IMAGE_PIXELS).zip(&indices[first..]) {
+                    src.write_image(i, img)?;
+                }
+                Ok(())
+            },
+        )?;
         Ok(
             Tensor::from_vec(buf, (n, 1, IMAGE_SIDE, IMAGE_SIDE), &Device::Cpu)?
                 .to_device(device)?,

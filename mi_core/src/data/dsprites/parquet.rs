@@ -11,7 +11,7 @@
 //! decoded in parallel into packed bits (377 MB for the whole grid), with progress shown.
 
 use super::factors::{Factors, IMAGE_PIXELS, IMAGE_SIDE};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::io::{io_error, one_line, png_to_bits, read_parquet_frame, PackedBits};
 use crate::progress::Progress;
 use polars::prelude::{BinaryChunked, Column, DataFrame, DataType};
@@ -163,11 +163,6 @@ fn png_column(df: &DataFrame, path: &Path) -> Result<BinaryChunked> {
 fn decode_rows(pngs: &BinaryChunked, bits: &mut [u8], path: &Path) -> Result<()> {
     let n = pngs.len();
     let nbytes = IMAGE_PIXELS / 8;
-    let threads = std::thread::available_parallelism()
-        .map(|t| t.get())
-        .unwrap_or(1)
-        .min(n.div_ceil(1024));
-    let per = n.div_ceil(threads);
     let progress = (n >= 1 << 16).then(|| Progress::new("decoding images", n as u64, "img"));
     let progress = progress.as_ref();
     let decode = |start: usize, out: &mut [u8]| -> Result<()> {
@@ -185,20 +180,7 @@ fn decode_rows(pngs: &BinaryChunked, bits: &mut [u8], path: &Path) -> Result<()>
         progress.inspect(|p| p.inc((out.len() / nbytes % 4096) as u64));
         Ok(())
     };
-    std::thread::scope(|s| -> Result<()> {
-        let jobs: Vec<_> = bits
-            .chunks_mut(per * nbytes)
-            .enumerate()
-            .map(|(t, out)| s.spawn(move || decode(t * per, out)))
-            .collect();
-        for j in jobs {
-            j.join().map_err(|_| Error::Unavailable {
-                what: "dSprites decoding thread",
-                detail: "a worker thread panicked".into(),
-            })??;
-        }
-        Ok(())
-    })?;
+    super::for_each_block(bits, nbytes, 1024, "dSprites decoding", decode)?;
     progress.inspect(|p| p.finish());
     Ok(())
 }
