@@ -73,7 +73,8 @@ pub const UPSTREAM_URL: &str = "https://github.com/google-deepmind/dsprites-data
 pub const PARQUET_HUB_REPO: &str = "eurecom-ds/dsprites";
 /// Its one data file.
 pub const PARQUET_HUB_FILE: &str = "data/train-00000-of-00001.parquet";
-/// Env var naming a local copy of the upstream npz.
+/// Env var naming a local copy of the upstream npz (or, with the feature `parquet`, of a
+/// `.parquet` copy).
 pub const PATH_ENV: &str = "DSPRITES_PATH";
 /// Env var naming a Hugging Face dataset file: `owner/name[@revision][:path/in/repo]` (the path
 /// defaults to the upstream npz's name).
@@ -243,8 +244,9 @@ pub(crate) fn how_to_get() -> String {
     )
 }
 
-/// Loads the images from `opts.path`, else from `opts.hub` (npz or parquet, see [`FileImages`]); an error (saying how to get the
-/// data) when neither is given or available. The file must hold all 737,280 images.
+/// Loads the images from `opts.path`, else from `opts.hub` (npz or parquet, see
+/// [`FileImages`]); an error (saying how to get the data) when neither is given or available.
+/// The file must hold all 737,280 images.
 pub fn load(opts: &LoadOptions) -> Result<Box<dyn ImageSource>> {
     load_inner(opts, true)
 }
@@ -323,7 +325,8 @@ pub fn pixel_agreement(a: &dyn ImageSource, b: &dyn ImageSource, indices: &[usiz
 
 /// Runs `work(first, blocks)` over `buf` split into runs of whole blocks of `block` values (at
 /// least `min_blocks` per run), one run per available core, in parallel; `first` is the index of
-/// the run's first block. The first error is returned; a panicking worker is an error naming `what`.
+/// the run's first block. The first error is returned; a panicking worker is an error naming
+/// `what`.
 pub(crate) fn for_each_block<T: Send>(
     buf: &mut [T],
     block: usize,
