@@ -80,6 +80,16 @@ bench threads="1 2" rounds="3":
     for t in {{threads}}; do cargo bench --bench train_step --features mi_core/cli -- --threads $t --rounds {{rounds}}; done
     for t in {{threads}}; do cargo bench --bench encoder_step --features mi_core/cli -- --threads $t --rounds {{rounds}}; done
 
+# The CUDA build compiled and linked here without a GPU: the CUDA 13.0 wheels from PyPI into
+# .venv-cuda, a libcuda link stub, then the CPU tests of that build (~25 min cold on 2 cores).
+# Compile --features cuda without a GPU (nvcc from PyPI wheels); leaves target/cuda/ for gpu-check.
+check-cuda:
+    bash bench/cuda_build.sh
+
+# On a machine with a GPU, after check-cuda (carry target/cuda): CPU vs CUDA agreement, Figure 2 timed.
+gpu-check:
+    bash bench/gpu_check.sh
+
 # Run the `mi` command-line tool, e.g. `just mi bounds --scores S.npy --alpha 0.5 --format table`.
 mi *args:
     cargo run --quiet --release {{cargo_features}} --bin mi -- {{args}}

@@ -1,7 +1,8 @@
 //! Figure 2 of the paper from the command line: critics trained while the true MI climbs a
 //! staircase, on Gaussian and cubic data.
 //!
-//! `cargo run --release --features plots --example figure_2 -- PROFILE [OUT_DIR] [THREADS]`
+//! `cargo run --release --features plots,cli --example figure_2 -- PROFILE [OUT_DIR] [THREADS]
+//! [DEVICE]`
 //!
 //! * `quick` — [`staircase::Config::quick`], a few minutes on 2 cores;
 //! * `paper` — all 38 runs of [`staircase::Config::paper`] (20 000 steps each);
@@ -9,14 +10,18 @@
 //!   with the separable critic on both datasets (and TNCE), plus NWJ, JS, InfoNCE and α = 0.01
 //!   with the concat critic on Gaussian data.
 //!
-//! Finished runs are kept in `target/fig2-runs/PROFILE-NAME/` and reused, so an interrupted
+//! THREADS is how many runs train at once (0: one per core); DEVICE is `cpu` (the default),
+//! `cuda` or `cuda:N` (a build with `--features mi_core/cuda`, see `just check-cuda`).
+//!
+//! Finished runs are kept in `target/fig2-runs/PROFILE/` (`PROFILE-cuda/` for runs trained on a
+//! GPU, so that their times stay apart) and reused, so an interrupted
 //! sweep resumes where it stopped and `paper` after `paper-minimum` trains only the rest. The
 //! figures and the summary are written from every stored run of the paper grid:
 //! `fig2_staircase.html` (the paper's panels), `fig2_staircase_all.html` (every estimator),
 //! `fig2_summary.csv`. Static images: `just fig2` exports PNGs with the browser tool.
 
-use candle_core::Device;
 use mi_core::bounds::Bound;
+use mi_core::estimate::DeviceChoice;
 use mi_core::experiments::staircase::{self, Config};
 use mi_core::io::figure::{write_html, write_html_page};
 use mi_core::plot::{fig2_pages, fig2_paper};
@@ -43,6 +48,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("THREADS must be a number, got `{t}`"))?,
         None => 0,
     };
+    let choice: DeviceChoice = args.get(3).map_or("cpu", String::as_str).parse()?;
+    let device = choice.device()?;
     // One thread per run: parallelism comes from running several runs at once.
     mi_core::train::set_kernel_threads(1);
     let base = match profile.as_str() {
@@ -52,8 +59,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             return Err(format!("unknown profile `{other}` (quick, paper, paper-minimum)").into())
         }
     };
-    let runs_dir =
-        PathBuf::from("target/fig2-runs").join(if profile == "quick" { "quick" } else { "paper" });
+    let store = if profile == "quick" { "quick" } else { "paper" };
+    let runs_dir = PathBuf::from("target/fig2-runs").join(match choice {
+        DeviceChoice::Cpu => store.to_string(),
+        DeviceChoice::Cuda(_) => format!("{store}-cuda"),
+    });
     let full = Config {
         threads,
         runs_dir: Some(runs_dir),
@@ -85,7 +95,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     for part in &parts {
         // Reused runs keep the wall time they were trained in: count them before running.
         let before = staircase::stored(part)?.runs.len();
-        let r = staircase::run(part, &Device::Cpu)?;
+        let r = staircase::run(part, &device)?;
         eprintln!(
             "figure_2: {} runs ({} stored before, with their own times below) in {:.0} s wall",
             r.runs.len(),
