@@ -1,6 +1,8 @@
 //! Progress of long loops, shown where the user is looking: a bar on a terminal (indicatif, on
 //! stderr), and periodic lines on stdout inside a notebook — there stderr is not a terminal, so
-//! indicatif draws nothing, and a cell that writes to stderr reads as failed.
+//! indicatif draws nothing, and a cell that writes to stderr reads as failed. Lines asked for
+//! outside a notebook (`MI_PROGRESS=lines` in a log or CI job) go to stderr, so that a command's
+//! stdout (`mi`'s JSON, a CSV) stays machine-readable.
 //!
 //! Every long loop of the crate (training, sweeps, experiment grids) reports through one
 //! [`Progress`]. Where it draws is decided once per process:
@@ -24,7 +26,8 @@ pub enum ProgressMode {
     Auto,
     /// An indicatif bar on stderr (drawn only on a terminal).
     Bar,
-    /// A line on stdout at most every [`LINE_INTERVAL`], and one when the loop ends.
+    /// A line at most every [`LINE_INTERVAL`], and one when the loop ends: on stdout inside the
+    /// evcxr kernel, on stderr elsewhere.
     Lines,
     /// Nothing.
     Off,
@@ -58,13 +61,20 @@ pub fn mode() -> ProgressMode {
     };
     match chosen {
         ProgressMode::Auto if std::io::stderr().is_terminal() => ProgressMode::Bar,
-        ProgressMode::Auto if std::env::var_os("EVCXR_IS_RUNTIME").is_some() => ProgressMode::Lines,
+        ProgressMode::Auto if in_notebook() => ProgressMode::Lines,
         ProgressMode::Auto => ProgressMode::Off,
         other => other,
     }
 }
 
+/// Inside the evcxr kernel (its runtime process has `EVCXR_IS_RUNTIME` set).
+fn in_notebook() -> bool {
+    std::env::var_os("EVCXR_IS_RUNTIME").is_some()
+}
+
 struct Lines {
+    /// stdout (a notebook's cell output) or stderr.
+    to_stdout: bool,
     prefix: String,
     unit: &'static str,
     total: u64,
@@ -75,6 +85,15 @@ struct Lines {
 }
 
 impl Lines {
+    fn print(&self, done: u64, message: &str) {
+        let line = self.line(done, message);
+        if self.to_stdout {
+            println!("{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
     fn line(&self, done: u64, message: &str) -> String {
         let elapsed = self.start.elapsed().as_secs_f64();
         let pct = if self.total > 0 {
@@ -140,6 +159,7 @@ impl Progress {
             ProgressMode::Lines => {
                 let start = Instant::now();
                 Sink::Lines(Lines {
+                    to_stdout: in_notebook(),
                     prefix,
                     unit,
                     total,
@@ -162,7 +182,7 @@ impl Progress {
                 if let Ok(mut state) = l.state.lock() {
                     if state.0.elapsed() >= LINE_INTERVAL {
                         state.0 = Instant::now();
-                        println!("{}", l.line(done, &state.1));
+                        l.print(done, &state.1);
                     }
                 }
             }
@@ -189,7 +209,7 @@ impl Progress {
             Sink::Bar(bar) => bar.finish_and_clear(),
             Sink::Lines(l) => {
                 let done = l.done.load(Ordering::Relaxed);
-                println!("{}", l.line(done, "done"));
+                l.print(done, "done");
             }
             Sink::Off => {}
         }
@@ -203,6 +223,7 @@ mod tests {
     #[test]
     fn lines_read_well() {
         let l = Lines {
+            to_stdout: false,
             prefix: "fig2".into(),
             unit: "steps",
             total: 400,

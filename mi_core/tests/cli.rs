@@ -467,6 +467,40 @@ fn estimate_prints_the_json_contract_and_repeats_with_a_seed() {
     assert!(out.contains("infonce") && out.contains("estimate"), "{out}");
 }
 
+/// Progress lines asked for outside a notebook go to stderr: stdout stays one JSON object.
+#[test]
+fn progress_lines_leave_stdout_to_the_json() {
+    let dir = sample_task("normal-1x1-0.75", 400, 3);
+    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mi"))
+        .args([
+            "estimate",
+            "--x",
+            p(&x),
+            "--y",
+            p(&y),
+            "--steps",
+            "20",
+            "--batch-size",
+            "16",
+        ])
+        .env("MI_PROGRESS", "lines")
+        .output()
+        .expect("run mi");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    let v: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"));
+    assert!(v["estimate"].as_f64().is_some(), "{v}");
+    assert!(
+        stderr.contains(" steps (") && stderr.contains("— done"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn estimate_reads_npz_csv_and_column_selections_alike() {
     let dir = sample_task("normal-dense-2x2-0.5", 1000, 2);
