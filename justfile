@@ -61,10 +61,10 @@ tables-3-4 which="both" replicates="":
 
 # Profiles: quick | paper | paper-minimum (the part of the paper sweep that fits a 2-core
 # session). Finished runs are kept in target/fig2-runs/ and reused, so a stopped sweep resumes.
-# Figure 2 (critics trained on a rising MI) from the command line: fig2_staircase + PNG, fig2_summary.csv.
+# Figure 2 (critics trained on a rising MI) from the command line: HTML + PNG figures, fig2_summary.csv.
 fig2 profile="quick" out="": setup
     cargo run --release --features mi_core/plots,mi_core/cli --example figure_2 -- {{profile}} {{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}
-    {{python}} notebooks/tools/browser.py export {{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}/fig2_staircase.html
+    d={{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}; rm -f "$d"/fig2_staircase_all_*.png; {{python}} notebooks/tools/browser.py export "$d/fig2_staircase.html" "$d/fig2_staircase_all.html"
 
 # Figure 5 (dSprites, InfoMax/TC) from the command line; resumes from target/fig5-runs/.
 fig5 profile="quick" steps="":
