@@ -52,11 +52,15 @@ fn estimate_json(args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("not one JSON object ({e}): {out}"))
 }
 
+/// Writes the pair to files of its own: tests run in parallel, and one writing a file another
+/// reads (truncated, then refilled) made the reader see an empty file.
 fn write_npy_pair(n: usize) -> (PathBuf, PathBuf, Tensor, Tensor) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (x, y) = rows(n);
     let x = Tensor::from_vec(x, (n, 2), &Device::Cpu).expect("x");
     let y = Tensor::from_vec(y, (n, 1), &Device::Cpu).expect("y");
-    let (xp, yp) = (tmp(&format!("x{n}.npy")), tmp(&format!("y{n}.npy")));
+    let (xp, yp) = (tmp(&format!("x{n}_{k}.npy")), tmp(&format!("y{n}_{k}.npy")));
     mi_core::io::write_npy(&x, &xp).expect("x");
     mi_core::io::write_npy(&y, &yp).expect("y");
     (xp, yp, x, y)
