@@ -19,7 +19,9 @@ use mi_core::train::{CriticKind, FitConfig, FixedStream, ModelConfig, Trainer};
 use std::time::Instant;
 
 mod common;
-use common::{cpu_model, default_python, fmt_ms, fmt_ratio, median, Worker};
+use common::{
+    cpu_model, default_python, fmt_ms, fmt_ratio, median, our_ceiling, torch_matmul, Worker,
+};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -77,13 +79,6 @@ fn torch_times(w: &mut Worker, case: &Case, reps: usize) -> Result<Vec<f64>, Str
 }
 
 /// PyTorch's GFLOP/s on one `[m, k] · [k, n]` f32 product (median of its repetitions).
-fn torch_matmul(w: &mut Worker, m: usize, k: usize, n: usize) -> Result<f64, String> {
-    let v = w.request(&format!("matmul {m} {k} {n}"))?;
-    v["gflops"]
-        .as_f64()
-        .ok_or_else(|| format!("bad reply: {v}"))
-}
-
 struct Case {
     critic: CriticKind,
     bound: Bound,
@@ -125,66 +120,6 @@ fn step_flops(critic: CriticKind, b: usize) -> f64 {
             2.0 * tower + 3.0 * 2.0 * b * b * e
         }
     }
-}
-
-/// GFLOP/s of our `[m, k] · [k, n]` product: the gemm crate called directly, and candle.
-fn our_ceiling(threads: usize, m: usize, k: usize, n: usize) -> Result<(f64, f64), String> {
-    let a: Vec<f32> = (0..m * k)
-        .map(|i| ((i % 97) as f32 - 48.0) / 97.0)
-        .collect();
-    let b: Vec<f32> = (0..k * n)
-        .map(|i| ((i % 89) as f32 - 44.0) / 89.0)
-        .collect();
-    let mut c = vec![0f32; m * n];
-    let par = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    let flops = 2.0 * (m * k * n) as f64;
-    let reps = 20;
-    let mut direct = Vec::new();
-    for _ in 0..reps {
-        let t0 = Instant::now();
-        // SAFETY: a is m×k, b is k×n, c is m×n, all row-major and sized exactly so.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                c.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                a.as_ptr(),
-                1,
-                k as isize,
-                b.as_ptr(),
-                1,
-                n as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                par,
-            )
-        };
-        direct.push(t0.elapsed().as_secs_f64());
-    }
-    let ta = candle_core::Tensor::from_vec(a, (m, k), &Device::Cpu).map_err(|e| e.to_string())?;
-    let tb = candle_core::Tensor::from_vec(b, (k, n), &Device::Cpu).map_err(|e| e.to_string())?;
-    let mut via_candle = Vec::new();
-    for _ in 0..reps {
-        let t0 = Instant::now();
-        let out = ta.matmul(&tb).map_err(|e| e.to_string())?;
-        via_candle.push(t0.elapsed().as_secs_f64());
-        drop(out);
-    }
-    Ok((
-        flops / median(&mut direct) / 1e9,
-        flops / median(&mut via_candle) / 1e9,
-    ))
 }
 
 fn run() -> Result<(), String> {

@@ -33,7 +33,7 @@
 //! x and x + ε are encoded in one batch of 2B.
 
 use crate::bounds::{js_fgan, loo_upper, tc_upper_with_lower, tnce, Bound, JS_EVAL_SHIFT};
-use crate::encoder::{ConvEncoder, EncoderConfig};
+use crate::encoder::{ConvEncoder, EncoderConfig, Posterior};
 use crate::error::Error;
 use crate::nn::{Mlp, MlpConfig};
 use candle_core::{DType, Result, Tensor, D};
@@ -306,7 +306,20 @@ impl InfoMax {
         noise: &Tensor,
         m: &Multipliers,
     ) -> Result<Terms> {
-        let op = "InfoMax::terms";
+        self.check_step("InfoMax::terms", x, eps_latent, noise, m)?;
+        let both = self.encode_pair(x, noise)?;
+        self.terms_of_encoded(&both, eps_latent, m)
+    }
+
+    /// Checks one step's inputs (see [`Self::terms`]) and returns B.
+    pub(crate) fn check_step(
+        &self,
+        op: &'static str,
+        x: &Tensor,
+        eps_latent: &Tensor,
+        noise: &Tensor,
+        m: &Multipliers,
+    ) -> Result<usize> {
         let b = x.dims().first().copied().unwrap_or(0);
         if b < 2 || noise.dims() != x.dims() {
             return Err(Error::Shape {
@@ -332,16 +345,47 @@ impl InfoMax {
         }
         crate::bounds::validate::float_and_finite(op, "noise", noise)?;
         crate::bounds::validate::float_and_finite(op, "eps_latent", eps_latent)?;
+        Ok(b)
+    }
+
+    /// The encoder on the 2B images [x; x + noise_std·noise] (one batch): the posterior `[2B, K]`
+    /// in the encoder's dtype, clean rows first. The fused CPU step computes the same thing
+    /// without Candle's graph (`train/fused/encoder.rs`).
+    pub fn encode_pair(&self, x: &Tensor, noise: &Tensor) -> Result<Posterior> {
         let x = x.to_dtype(self.encoder.dtype())?;
         let noisy = x.add(
             &noise
                 .to_dtype(x.dtype())?
                 .affine(self.config.noise_std, 0.0)?,
         )?;
-        let both = self
-            .encoder
-            .forward(&Tensor::cat(&[&x, &noisy], 0)?)?
-            .to_dtype(OBJECTIVE_DTYPE)?;
+        self.encoder.forward(&Tensor::cat(&[&x, &noisy], 0)?)
+    }
+
+    /// The objective from the encoder's output on [x; x + ε] (`both`: μ and logvar `[2B, K]`,
+    /// clean rows first, as [`Self::encode_pair`] gives them), `eps_latent [B, K]` and the
+    /// multipliers.
+    pub fn terms_of_encoded(
+        &self,
+        both: &Posterior,
+        eps_latent: &Tensor,
+        m: &Multipliers,
+    ) -> Result<Terms> {
+        let rows = both.mean.dims().first().copied().unwrap_or(0);
+        let b = rows / 2;
+        if rows % 2 != 0 || b < 2 || eps_latent.dims().first() != Some(&b) {
+            return Err(Error::Shape {
+                op: "InfoMax::terms_of_encoded",
+                detail: format!(
+                    "the posterior must have 2B rows (B ≥ 2: x, then x + ε) and eps_latent B, \
+                     got {:?} and {:?}",
+                    both.mean.dims(),
+                    eps_latent.dims()
+                ),
+            }
+            .into_candle());
+        }
+        let device = both.mean.device();
+        let both = both.to_dtype(OBJECTIVE_DTYPE)?;
         let joint = Tensor::cat(&[&both.mean, &both.logvar], 1)?;
         let finite = joint
             .sum_all()?
@@ -352,7 +396,7 @@ impl InfoMax {
             // The encoder blew up: a diverged step, not bad input (the loop records it).
             let nan = f64::NAN;
             return Ok(Terms {
-                loss: Tensor::new(nan, x.device())?,
+                loss: Tensor::new(nan, device)?,
                 i_js: nan,
                 js_fgan: nan,
                 tnce: nan,

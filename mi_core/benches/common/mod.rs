@@ -1,8 +1,10 @@
-//! What the benches share: the PyTorch worker process (one JSON line per request), medians and
-//! the CPU's name.
+//! What the benches share: the PyTorch worker process (one JSON line per request), medians, the
+//! CPU's name and the matmul ceiling.
+#![allow(dead_code)] // each bench uses its own part
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Instant;
 
 /// The Python that has PyTorch: `BENCH_PYTHON`, else the venv `just bench` installs at the
 /// workspace root (an absolute path: cargo runs a bench from the package directory).
@@ -121,4 +123,74 @@ pub fn fmt_ratio(a: f64, b: f64) -> String {
     } else {
         format!("{:.2}×", a / b)
     }
+}
+
+/// PyTorch's GFLOP/s for an `[m, k] · [k, n]` f32 product (the worker's `matmul` request).
+pub fn torch_matmul(w: &mut Worker, m: usize, k: usize, n: usize) -> Result<f64, String> {
+    let v = w.request(&format!("matmul {m} {k} {n}"))?;
+    v["gflops"]
+        .as_f64()
+        .ok_or_else(|| format!("bad reply: {v}"))
+}
+
+/// GFLOP/s of our `[m, k] · [k, n]` product: the gemm crate called directly, and candle.
+pub fn our_ceiling(threads: usize, m: usize, k: usize, n: usize) -> Result<(f64, f64), String> {
+    let a: Vec<f32> = (0..m * k)
+        .map(|i| ((i % 97) as f32 - 48.0) / 97.0)
+        .collect();
+    let b: Vec<f32> = (0..k * n)
+        .map(|i| ((i % 89) as f32 - 44.0) / 89.0)
+        .collect();
+    let mut c = vec![0f32; m * n];
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let flops = 2.0 * (m * k * n) as f64;
+    let reps = 20;
+    let mut direct = Vec::new();
+    for _ in 0..reps {
+        let t0 = Instant::now();
+        // SAFETY: a is m×k, b is k×n, c is m×n, all row-major and sized exactly so.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                k as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                par,
+            )
+        };
+        direct.push(t0.elapsed().as_secs_f64());
+    }
+    let ta = candle_core::Tensor::from_vec(a, (m, k), &candle_core::Device::Cpu)
+        .map_err(|e| e.to_string())?;
+    let tb = candle_core::Tensor::from_vec(b, (k, n), &candle_core::Device::Cpu)
+        .map_err(|e| e.to_string())?;
+    let mut via_candle = Vec::new();
+    for _ in 0..reps {
+        let t0 = Instant::now();
+        let out = ta.matmul(&tb).map_err(|e| e.to_string())?;
+        via_candle.push(t0.elapsed().as_secs_f64());
+        drop(out);
+    }
+    Ok((
+        flops / median(&mut direct) / 1e9,
+        flops / median(&mut via_candle) / 1e9,
+    ))
 }

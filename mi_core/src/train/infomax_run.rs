@@ -9,8 +9,9 @@
 //! (uniform over the 737,280), the reparameterisation noise ε ~ N(0, I) `[B, K]`, and the pixel
 //! noise ~ N(0, 1) `[B, 1, 64, 64]` (scaled by `noise_std` inside [`InfoMax::terms`]).
 
+use super::fused::{self, encoder::FusedEncoder};
 use super::objective::{Forward, Objective, TrainLoop};
-use super::AdamConfig;
+use super::{Adam, AdamConfig};
 use crate::data::dsprites::{Dsprites, IMAGE_SIDE};
 use crate::error::{Error, Result};
 use crate::infomax::{InfoMax, InfoMaxConfig, Multipliers, Terms};
@@ -89,6 +90,8 @@ pub struct InfoMaxRun {
     device: Device,
     /// The terms of the step being run, for the dual-ascent update after it.
     pending: Option<Terms>,
+    /// The fused CPU step of the encoder ([`fused::encoder`]); `None`: Candle autograd.
+    pub(super) fused: Option<FusedEncoder>,
 }
 
 /// The InfoMax objective's checkpointed state.
@@ -119,7 +122,7 @@ impl InfoMaxRun {
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
         let model = InfoMax::new(config, vb)?;
         crate::nn::init_reference(&varmap, fit.seed)?;
-        Ok(Self {
+        let mut run = Self {
             model,
             varmap,
             config: config.clone(),
@@ -128,7 +131,26 @@ impl InfoMaxRun {
             history: InfoMaxHistory::default(),
             device: device.clone(),
             pending: None,
-        })
+            fused: None,
+        };
+        run.set_fused(fused::enabled_by_env())?;
+        Ok(run)
+    }
+
+    /// Turns the fused CPU encoder step on (where it applies: a CPU run) or off; returns whether
+    /// it is now in use.
+    fn set_fused(&mut self, on: bool) -> Result<bool> {
+        self.fused = if on && self.device.is_cpu() {
+            Some(FusedEncoder::new(
+                &self.varmap,
+                "encoder",
+                &self.config.encoder,
+                self.config.noise_std,
+            )?)
+        } else {
+            None
+        };
+        Ok(self.fused.is_some())
     }
 }
 
@@ -160,7 +182,15 @@ impl Objective for InfoMaxRun {
         let eps = normal_tensor(rng, &[b, k], &self.device)?;
         let noise = normal_tensor(rng, &[b, 1, IMAGE_SIDE, IMAGE_SIDE], &self.device)?;
         let m = self.multipliers;
-        let terms = self.model.terms(&x, &eps, &noise, &m)?;
+        let terms = match self.fused.as_mut() {
+            Some(fused) => {
+                self.model
+                    .check_step("InfoMax::terms", &x, &eps, &noise, &m)?;
+                let both = fused.forward(&x, &noise)?;
+                self.model.terms_of_encoded(&both, &eps, &m)?
+            }
+            None => self.model.terms(&x, &eps, &noise, &m)?,
+        };
         let loss = terms.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
         let log = InfoMaxLog {
             step: t,
@@ -179,6 +209,14 @@ impl Objective for InfoMaxRun {
         let loss = finite.then(|| terms.loss.clone());
         self.pending = finite.then_some(terms);
         Ok(Forward { log, loss, finite })
+    }
+
+    fn update(&mut self, loss: &Tensor, adam: &mut Adam) -> Result<()> {
+        let grads = loss.backward()?;
+        match self.fused.as_mut() {
+            Some(fused) => fused.backward_and_update(&grads, adam),
+            None => Ok(adam.step(&grads)?),
+        }
     }
 
     fn record(&mut self, _step: usize, log: &InfoMaxLog) {
@@ -230,6 +268,18 @@ impl TrainLoop<InfoMaxRun> {
     pub fn new(config: &InfoMaxConfig, fit: &InfoMaxFit, device: &Device) -> Result<Self> {
         let run = InfoMaxRun::new(config, fit, device)?;
         TrainLoop::with_objective(run, fit.adam, fit.seed)
+    }
+
+    /// Chooses between the fused CPU encoder step (the default on the CPU, unless
+    /// `MI_CORE_FUSED=0`) and Candle autograd (the general path and the reference); returns
+    /// whether the fused step is now in use. Both give the same run up to f32 rounding.
+    pub fn set_fused(&mut self, on: bool) -> Result<bool> {
+        self.objective.set_fused(on)
+    }
+
+    /// Whether steps run on the fused CPU encoder step ([`Self::set_fused`]).
+    pub fn is_fused(&self) -> bool {
+        self.objective.fused.is_some()
     }
 
     /// The device the run trains on.

@@ -1,6 +1,6 @@
 //! The fused CPU training step: the paper's MLP critics (separable; concat with the factorised
 //! first layer), with or without the learned baseline, trained without Candle's autograd graph
-//! through the networks.
+//! through the networks. The dSprites encoder's step is built the same way ([`encoder`]).
 //!
 //! One step, as [`super::Trainer::step_once`] runs it when this path applies:
 //!
@@ -29,6 +29,9 @@
 //! [`super::Trainer::set_fused`]`(false)`.
 
 mod concat;
+pub(crate) mod encoder;
+#[cfg(test)]
+mod encoder_tests;
 mod mat;
 mod mlp;
 #[cfg(test)]
@@ -311,7 +314,8 @@ impl FusedStep {
     }
 }
 
-/// Runs `a` and `b`, on two threads when `parallel`.
+/// Runs `a` and `b`, on two threads of rayon's persistent pool when `parallel` (no thread is
+/// spawned per call: a spawn cost more than the B = 64 towers' work).
 fn on_two_threads(
     parallel: bool,
     a: impl FnOnce() -> Result<()> + Send,
@@ -321,14 +325,8 @@ fn on_two_threads(
         a()?;
         return b();
     }
-    std::thread::scope(|s| {
-        let other = s.spawn(a);
-        let mine = b();
-        let theirs = other
-            .join()
-            .map_err(|_| candle_core::Error::msg("fused step: a worker thread panicked"))?;
-        mine.and(theirs)
-    })
+    let (ra, rb) = rayon::join(a, b);
+    ra.and(rb)
 }
 
 /// Copies the gradient of `leaf` (f32, `n` elements) into `dst`; false when it has none.
