@@ -6,7 +6,8 @@
 mod common;
 
 use candle_core::{Device, Tensor};
-use common::cli::fail;
+use common::cli::{fail, mi};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,64 @@ fn npy_pair(n: usize, scale: f64, tag: &str) -> (PathBuf, PathBuf) {
     mi_core::io::write_npy(&xt, &xp).expect("x");
     mi_core::io::write_npy(&yt, &yp).expect("y");
     (xp, yp)
+}
+
+const QUICK: [&str; 8] = [
+    "--steps",
+    "40",
+    "--batch-size",
+    "32",
+    "--bound",
+    "infonce",
+    "--hidden",
+    "16",
+];
+
+/// Item 1: sizes are checked against the machine's memory before anything is allocated.
+#[test]
+fn requests_larger_than_memory_are_refused_before_allocating() {
+    let (x, y) = npy_pair(600, 1.0, "mem");
+    let too_large = "too large for this machine's memory";
+    // Two 10^6 × 10^6 weight matrices (4 TB each) and their optimizer state.
+    fail(
+        &[
+            "estimate",
+            "--x",
+            p(&x),
+            "--y",
+            p(&y),
+            "--hidden",
+            "1000000",
+        ],
+        too_large,
+    );
+    let out = tmp("sample_huge");
+    for n in ["10000000000000", "18446744073709551615"] {
+        fail(
+            &[
+                "tasks",
+                "sample",
+                "normal-1x1-0.75",
+                "--n",
+                n,
+                "--out",
+                p(&out),
+            ],
+            too_large,
+        );
+        assert!(!out.exists(), "nothing written for --n {n}");
+    }
+    fail(
+        &[
+            "tasks",
+            "bench",
+            "--tasks",
+            "normal-1x1-0.75",
+            "--n",
+            "18446744073709551615",
+        ],
+        too_large,
+    );
 }
 
 /// Item 2: a 128-byte `.npy` whose header promises zero rows of 10^12 columns.
@@ -160,4 +219,51 @@ fn the_same_file_twice_is_refused_like_one_file() {
         ],
         both,
     );
+}
+
+/// Item 6, the library: `save_checkpoints` checks every target before writing any.
+#[test]
+fn save_checkpoints_writes_nothing_when_one_target_is_refused() {
+    let (x, y) = npy_pair(600, 1.0, "ckpt_lib");
+    let (x, y) = (
+        mi_core::io::read_npy(&x).expect("x"),
+        mi_core::io::read_npy(&y).expect("y"),
+    );
+    let config = mi_core::EstimateConfig {
+        bound: "all".parse().expect("all"),
+        max_steps: 10,
+        eval_every: 10,
+        batch_size: Some(32),
+        hidden: 8,
+        ..mi_core::EstimateConfig::default()
+    };
+    let all = mi_core::estimate::estimate_all(&x, &y, &config).expect("all");
+    let dir = tmp("ckpt_lib_dir");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("smile_5"), "a file").expect("w");
+    let e = all.save_checkpoints(&dir).expect_err("refused").to_string();
+    assert!(e.contains("smile_5") && e.contains("not a folder"), "{e}");
+    assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 1, "{e}");
+}
+
+/// Item 7: standardising data of tiny or huge scale gives what the data at unit scale give.
+#[test]
+fn standardize_handles_tiny_and_huge_scales() {
+    let run = |scale: f64, tag: &str| -> f64 {
+        let (x, y) = npy_pair(600, scale, tag);
+        let mut args = vec!["estimate", "--x", p(&x), "--y", p(&y)];
+        args.extend_from_slice(&QUICK);
+        args.extend_from_slice(&["--transform", "standardize"]);
+        let (code, out, err) = mi(&args);
+        assert_eq!(code, 0, "scale {scale}: {err}");
+        let v: Value = serde_json::from_str(&out).expect("json");
+        v["estimate"].as_f64().expect("estimate")
+    };
+    let unit = run(1.0, "std_unit");
+    assert!(unit > 0.1, "{unit}");
+    for (scale, tag) in [(1e-170, "std_tiny"), (1e160, "std_huge")] {
+        let got = run(scale, tag);
+        assert!((got - unit).abs() < 1e-3, "scale {scale}: {got} vs {unit}");
+    }
 }
