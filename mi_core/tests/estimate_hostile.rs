@@ -52,6 +52,20 @@ const QUICK: [&str; 8] = [
     "16",
 ];
 
+/// `mi` with progress lines on stderr (`MI_PROGRESS=lines`): a run that trained prints at least
+/// one, so an error alone on stderr shows that it failed before training.
+fn mi_with_progress(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mi"))
+        .args(args)
+        .env("MI_PROGRESS", "lines")
+        .output()
+        .expect("run mi");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Item 1: sizes are checked against the machine's memory before anything is allocated.
 #[test]
 fn requests_larger_than_memory_are_refused_before_allocating() {
@@ -221,6 +235,57 @@ fn the_same_file_twice_is_refused_like_one_file() {
     );
 }
 
+/// Item 6: every checkpoint target is checked before training, and before any is written.
+#[test]
+fn checkpoint_targets_are_checked_before_training_and_writing() {
+    let (x, y) = npy_pair(600, 1.0, "ckpt");
+    let dir = tmp("ckpt_js_file");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("js"), "not a folder").expect("w");
+    let args = [
+        "estimate",
+        "--x",
+        p(&x),
+        "--y",
+        p(&y),
+        "--bound",
+        "all",
+        "--steps",
+        "10",
+        "--batch-size",
+        "32",
+        "--hidden",
+        "8",
+        "--checkpoint",
+        p(&dir),
+    ];
+    let (code, err) = mi_with_progress(&args);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("js") && err.contains("not a folder"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "no training: {err}");
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["js"], "nothing else written");
+    // A folder that cannot be created fails before training too.
+    let mut bad = vec!["estimate", "--x", p(&x), "--y", p(&y)];
+    bad.extend_from_slice(&QUICK);
+    bad.extend_from_slice(&["--checkpoint", "/proc/mi_core_no_such/x"]);
+    let (code, err) = mi_with_progress(&bad);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot create"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "no training: {err}");
+    // A writable new folder is left as it was found (absent) when training then fails.
+    let fresh = tmp("ckpt_fresh/a/b");
+    let _ = std::fs::remove_dir_all(tmp("ckpt_fresh"));
+    let mut args = vec!["estimate", "--x", p(&x), "--y", p(&y)];
+    args.extend_from_slice(&["--batch-size", "512", "--checkpoint", p(&fresh)]);
+    fail(&args, "batch_size");
+    assert!(!tmp("ckpt_fresh").exists());
+}
+
 /// Item 6, the library: `save_checkpoints` checks every target before writing any.
 #[test]
 fn save_checkpoints_writes_nothing_when_one_target_is_refused() {
@@ -266,4 +331,141 @@ fn standardize_handles_tiny_and_huge_scales() {
         let got = run(scale, tag);
         assert!((got - unit).abs() < 1e-3, "scale {scale}: {got} vs {unit}");
     }
+}
+
+/// Item 8: the smaller ones.
+#[test]
+fn papercuts_are_clear_errors() {
+    let (x, y) = npy_pair(600, 1.0, "cuts");
+    let (xs, ys) = (p(&x), p(&y));
+    // An I_JS shift far out of range (the estimate was `null`).
+    fail(
+        &[
+            "estimate",
+            "--x",
+            xs,
+            "--y",
+            ys,
+            "--bound",
+            "js_shift_1e308",
+        ],
+        "eval_shift",
+    );
+    // Negative numbers reach the range checks (they were clap's "unexpected argument").
+    for (flag, needle) in [
+        ("--alpha", "α must lie in [0, 1]"),
+        ("--seed", "seed = -1"),
+        ("--steps", "steps = -1"),
+        ("--hidden", "hidden = -1"),
+        ("--batch-size", "batch_size = -1"),
+    ] {
+        fail(&["estimate", "--x", xs, "--y", ys, flag, "-1"], needle);
+    }
+    let out = tmp("neg_sample");
+    fail(
+        &[
+            "tasks",
+            "sample",
+            "spiral-3x3",
+            "--n",
+            "-1",
+            "--out",
+            p(&out),
+        ],
+        "n = -1",
+    );
+    fail(
+        &[
+            "tasks",
+            "sample",
+            "spiral-3x3",
+            "--n",
+            "5",
+            "--seed",
+            "-1",
+            "--out",
+            p(&out),
+        ],
+        "seed = -1",
+    );
+    // α without a bound that reads it.
+    fail(
+        &[
+            "estimate", "--x", xs, "--y", ys, "--bound", "nwj", "--alpha", "0.5",
+        ],
+        "α is read only by the interpolated bound",
+    );
+    // Row numbers are 1-based data rows everywhere.
+    let mut xv = mi_core::io::read_npy(&x)
+        .and_then(|t| Ok(t.flatten_all()?.to_vec1::<f64>()?))
+        .expect("x");
+    xv[2 * 3] = f64::NAN;
+    let nan = tmp("nan_row4.npy");
+    let t = Tensor::from_vec(xv, (600, 2), &Device::Cpu).expect("t");
+    mi_core::io::write_npy(&t, &nan).expect("w");
+    fail(
+        &["estimate", "--x", p(&nan), "--y", ys],
+        "the first data row 4 (1-based)",
+    );
+    let csv = |name: &str, text: &str| -> PathBuf {
+        let path = tmp(name);
+        std::fs::write(&path, text).expect("w");
+        path
+    };
+    let word = csv("word.csv", "a,b\n1,2\n3,oops\n");
+    fail(
+        &["estimate", "--x", p(&word), "--y-cols", "b"],
+        "data row 2 (1-based, after the header), column `b`",
+    );
+    // A trailing comma, a repeated name.
+    let trailing = csv("trailing.csv", "a,b,\n1,2,\n3,4,\n");
+    fail(
+        &["estimate", "--x", p(&trailing), "--y-cols", "b"],
+        "column 3 of the header has no name",
+    );
+    let dup = csv("dup.csv", "a,b,a\n1,2,3\n");
+    fail(
+        &["estimate", "--x", p(&dup), "--y-cols", "b"],
+        "duplicate column name `a` (columns 1 and 3)",
+    );
+    // A 20 MB header name is not echoed whole.
+    let huge = csv(
+        "huge_name.csv",
+        &format!("{},b\n1,2\n", "n".repeat(20_000_000)),
+    );
+    let (code, _, err) = mi(&["estimate", "--x", p(&huge), "--y-cols", "zz"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("unknown column") && err.len() < 1_000,
+        "{} bytes",
+        err.len()
+    );
+}
+
+/// Item 8, `mi bounds`: the shift range and α with a bound that does not read it.
+#[test]
+fn bounds_refuses_meaningless_shift_and_alpha() {
+    let s = tmp("scores.npy");
+    let m = Tensor::new(&[[1.0f64, 0.2], [0.1, 0.9]], &Device::Cpu).expect("s");
+    mi_core::io::write_npy(&m, &s).expect("w");
+    fail(
+        &["bounds", "--scores", p(&s), "--js-eval-shift", "1e308"],
+        "eval_shift",
+    );
+    fail(
+        &["bounds", "--scores", p(&s), "--bound", "js_shift_1e308"],
+        "eval_shift",
+    );
+    fail(
+        &[
+            "bounds",
+            "--scores",
+            p(&s),
+            "--bound",
+            "nwj",
+            "--alpha",
+            "0.5",
+        ],
+        "α is read only by the interpolated bound",
+    );
 }
