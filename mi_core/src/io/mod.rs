@@ -6,6 +6,8 @@ mod csv_table;
 #[cfg(feature = "plots")]
 pub mod figure;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod input_tests;
 pub mod npy;
 mod npz_bits;
