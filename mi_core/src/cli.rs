@@ -6,6 +6,32 @@ use candle_core::{DType, Tensor};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// A whole-number argument of `op` as typed (clap reads it as an `i128`, so that `-1` is a value
+/// and not an unknown flag): `value` if it is at least `min` (0, 1 or 2) and fits `T`, else a
+/// range error naming the argument.
+pub fn whole_arg<T: TryFrom<i128>>(
+    op: &'static str,
+    name: &'static str,
+    value: i128,
+    min: i128,
+) -> Result<T> {
+    if value >= min {
+        if let Ok(v) = T::try_from(value) {
+            return Ok(v);
+        }
+    }
+    Err(Error::InvalidParameter {
+        op,
+        name,
+        value: value.to_string(),
+        reason: match min {
+            i128::MIN..=0 => "must be a whole number ≥ 0 that fits in 64 bits",
+            1 => "must be a whole number ≥ 1 (at least one) that fits in 64 bits",
+            _ => "must be a whole number ≥ 2 that fits in 64 bits",
+        },
+    })
+}
+
 /// Options of `mi bounds`.
 #[derive(Clone, Debug)]
 pub struct BoundsOptions {
@@ -109,6 +135,20 @@ pub fn evaluate_one(
 ) -> Result<OneBound> {
     let (s, l) = prepare(scores, log_baseline)?;
     let alphas = parse_alphas(opts)?;
+    let interpolated = matches!(name.trim(), "interpolated" | "alpha");
+    if !interpolated && !alphas.is_empty() {
+        return Err(Error::InvalidParameter {
+            op: "mi bounds",
+            name: "alpha",
+            value: crate::limits::excerpt(&format!(
+                "{} with --bound {}",
+                opts.alphas.join(", "),
+                name.trim()
+            )),
+            reason: "α is read only by the interpolated bound: drop --alpha, or use --bound \
+                     interpolated (or alpha_A)",
+        });
+    }
     let (bound, alpha_source, mi_estimate) = match name.trim() {
         "interpolated" | "alpha" => match alphas.first() {
             Some((_, a)) => (Bound::Interpolated { alpha: *a }, Some("given"), None),
@@ -228,7 +268,7 @@ fn parse_alphas(opts: &BoundsOptions) -> Result<Vec<(String, Alpha)>> {
         let v: f64 = typed.trim().parse().map_err(|_| Error::InvalidParameter {
             op: "mi bounds",
             name: "alpha",
-            value: typed.clone(),
+            value: crate::limits::excerpt(typed),
             reason: "α must be a number in [0, 1]",
         })?;
         let alpha = Alpha::new(v)?;
@@ -236,7 +276,7 @@ fn parse_alphas(opts: &BoundsOptions) -> Result<Vec<(String, Alpha)>> {
             return Err(Error::InvalidParameter {
                 op: "mi bounds",
                 name: "alpha",
-                value: format!("{first:?} and {typed:?}"),
+                value: crate::limits::excerpt(&format!("{first:?} and {typed:?}")),
                 reason: "the same α was given twice; give each α once",
             });
         }

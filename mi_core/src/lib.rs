@@ -34,6 +34,7 @@ pub mod estimate;
 pub mod experiments;
 pub mod infomax;
 pub mod io;
+pub mod limits;
 pub mod nn;
 #[cfg(feature = "notebook")]
 pub mod notebook;

@@ -41,6 +41,17 @@ impl MlpConfig {
         Ok(())
     }
 
+    /// Parameters (every weight and bias); `None` if the count overflows.
+    pub fn params(&self) -> Option<u64> {
+        let mut widths = vec![self.input];
+        widths.extend(std::iter::repeat_n(self.hidden, self.layers));
+        widths.push(self.output);
+        widths.windows(2).try_fold(0u64, |acc, w| {
+            let (i, o) = (u64::try_from(w[0]).ok()?, u64::try_from(w[1]).ok()?);
+            acc.checked_add(i.checked_add(1)?.checked_mul(o)?)
+        })
+    }
+
     /// Multiply-adds of one forward pass of one row.
     pub fn macs(&self) -> usize {
         let mut widths = vec![self.input];

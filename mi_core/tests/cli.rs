@@ -830,12 +830,15 @@ fn gaussian_encoder_reports_the_sandwich() {
     assert!((ba - 1.0).abs() < 0.15, "{out}");
     let (code, _, err) = mi(&["estimate", "--x", p(&ep), "--y", p(&yp), "--entropy-x", "1"]);
     assert!(code != 0 && err.contains("--gaussian-encoder"), "{err}");
+    // X as wide as Y (a copy: one file as both X and Y is refused before any width check).
+    let narrow = tmp("enc_narrow.npy");
+    std::fs::copy(&yp, &narrow).expect("copy");
     fail(
         &[
             "estimate",
             "--gaussian-encoder",
             "--x",
-            p(&yp),
+            p(&narrow),
             "--y",
             p(&yp),
         ],

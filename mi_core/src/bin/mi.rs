@@ -13,7 +13,7 @@
 //! evaluated in f64. The log-baseline (one entry per row, log a(y_i)) defaults to zeros.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use mi_core::cli::{evaluate_all, evaluate_one, render_table, AllBounds, BoundsOptions};
+use mi_core::cli::{evaluate_all, evaluate_one, render_table, whole_arg, AllBounds, BoundsOptions};
 use mi_core::data::Sampler;
 use mi_core::estimate::{BoundChoice, Transform};
 use std::path::PathBuf;
@@ -116,24 +116,26 @@ struct EstimateArgs {
     /// dv/mine, js, smile, interpolated (α recommended unless --alpha), alpha_A.
     #[arg(long, default_value = "auto")]
     bound: String,
-    /// α of the interpolated bound, in [0, 1].
-    #[arg(long)]
+    /// α of the interpolated bound, in [0, 1] (interpolated, auto and all only).
+    #[arg(long, allow_negative_numbers = true)]
     alpha: Option<f64>,
     /// The critic network.
     #[arg(long, value_enum, default_value_t = CriticArg::Separable)]
     critic: CriticArg,
     /// Minibatch size B (default: 128, less for small data).
-    #[arg(long)]
-    batch_size: Option<usize>,
+    #[arg(long, allow_negative_numbers = true)]
+    batch_size: Option<i128>,
     /// Most training steps (early stopping on the validation split usually stops sooner).
-    #[arg(long, default_value_t = mi_core::EstimateConfig::default().max_steps)]
-    steps: usize,
+    #[arg(long, allow_negative_numbers = true)]
+    #[arg(default_value_t = mi_core::EstimateConfig::default().max_steps as i128)]
+    steps: i128,
     /// Seeds the split, the weights and the minibatches.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    seed: i128,
     /// Hidden width of the critic's networks (smaller overfits less on small data).
-    #[arg(long, default_value_t = mi_core::EstimateConfig::default().hidden)]
-    hidden: usize,
+    #[arg(long, allow_negative_numbers = true)]
+    #[arg(default_value_t = mi_core::EstimateConfig::default().hidden as i128)]
+    hidden: i128,
     /// Per-column transform fitted on the training rows.
     #[arg(long, value_enum, default_value_t = TransformArg::Gaussianize)]
     transform: TransformArg,
@@ -146,6 +148,16 @@ struct EstimateArgs {
 }
 
 impl EstimateArgs {
+    fn batch_size(&self) -> mi_core::Result<Option<usize>> {
+        self.batch_size
+            .map(|b| whole_arg("estimate", "batch_size", b, 2))
+            .transpose()
+    }
+
+    fn seed(&self) -> mi_core::Result<u64> {
+        whole_arg("estimate", "seed", self.seed, 0)
+    }
+
     fn config(&self) -> mi_core::Result<mi_core::EstimateConfig> {
         let config = mi_core::EstimateConfig {
             bound: self.bound.parse()?,
@@ -154,10 +166,10 @@ impl EstimateArgs {
                 CriticArg::Separable => mi_core::train::CriticKind::Separable,
                 CriticArg::Concat => mi_core::train::CriticKind::Concat,
             },
-            batch_size: self.batch_size,
-            max_steps: self.steps,
-            hidden: self.hidden,
-            seed: self.seed,
+            batch_size: self.batch_size()?,
+            max_steps: whole_arg("estimate", "steps", self.steps, 1)?,
+            hidden: whole_arg("estimate", "hidden", self.hidden, 1)?,
+            seed: self.seed()?,
             transform: match self.transform {
                 TransformArg::Gaussianize => Transform::Gaussianize,
                 TransformArg::Standardize => Transform::Standardize,
@@ -183,11 +195,11 @@ enum TasksCommand {
         /// The task's name (see `mi tasks list`).
         name: String,
         /// Number of samples.
-        #[arg(long)]
-        n: usize,
+        #[arg(long, allow_negative_numbers = true)]
+        n: i128,
         /// Seed of the sample.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+        seed: i128,
         /// Output folder (created if missing).
         #[arg(long)]
         out: PathBuf,
@@ -198,11 +210,11 @@ enum TasksCommand {
         #[arg(long)]
         tasks: Option<String>,
         /// Samples per task.
-        #[arg(long, default_value_t = 10_000)]
-        n: usize,
+        #[arg(long, default_value_t = 10_000, allow_negative_numbers = true)]
+        n: i128,
         /// Seed of the samples.
-        #[arg(long, default_value_t = 0)]
-        data_seed: u64,
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+        data_seed: i128,
         /// Also write DIR/tasks_bench.csv (the table) and DIR/tasks_bench.html (estimate ± SE vs
         /// the truth per task and bound, offline); needs the `plots` and `tables` features.
         #[arg(long)]
@@ -298,8 +310,8 @@ fn run(cli: Cli) -> mi_core::Result<()> {
             let (tx, ty) = (tx.to_tensor()?, ty.to_tensor()?);
             if gaussian_encoder {
                 let config = mi_core::estimate::SandwichConfig {
-                    batch_size: args.batch_size,
-                    seed: args.seed,
+                    batch_size: args.batch_size()?,
+                    seed: args.seed()?,
                     drop_nonfinite,
                     entropy_x,
                     ..Default::default()
@@ -315,6 +327,10 @@ fn run(cli: Cli) -> mi_core::Result<()> {
                 drop_nonfinite,
                 ..args.config()?
             };
+            if let Some(dir) = &checkpoint {
+                // Before training: a folder that cannot take the checkpoint fails now, not after.
+                mi_core::estimate::checkpoint::check_checkpoint_dir(dir, &config)?;
+            }
             if config.bound == BoundChoice::All {
                 let all = mi_core::estimate::estimate_all(&tx, &ty, &config)?;
                 if let Some(dir) = &checkpoint {
@@ -388,14 +404,8 @@ fn tasks(command: TasksCommand) -> mi_core::Result<()> {
         }
         TasksCommand::Sample { name, n, seed, out } => {
             let task = mi_core::tasks::by_name(&name)?;
-            if n == 0 {
-                return Err(mi_core::Error::InvalidParameter {
-                    op: "mi tasks sample",
-                    name: "n",
-                    value: "0".into(),
-                    reason: "draw at least one sample",
-                });
-            }
+            let n: usize = whole_arg("mi tasks sample", "n", n, 1)?;
+            let seed: u64 = whole_arg("mi tasks sample", "seed", seed, 0)?;
             let (x, y) = mi_core::estimate::task_tensors(&task, n, seed)?;
             std::fs::create_dir_all(&out).map_err(|e| mi_core::Error::Io {
                 path: out.display().to_string(),
@@ -418,6 +428,8 @@ fn tasks(command: TasksCommand) -> mi_core::Result<()> {
             estimate,
         } => {
             let config = estimate.config()?;
+            let n: usize = whole_arg("mi tasks bench", "n", n, 1)?;
+            let data_seed: u64 = whole_arg("mi tasks bench", "data_seed", data_seed, 0)?;
             let chosen = match &tasks {
                 Some(list) => list
                     .split(',')

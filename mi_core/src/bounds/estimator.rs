@@ -169,6 +169,10 @@ impl Estimator {
                 super::dv::check_tau(tau)?;
                 None
             }
+            Bound::Js { eval_shift } => {
+                super::js::check_eval_shift(eval_shift)?;
+                None
+            }
             _ => None,
         };
         Ok(Self { bound, ema })
@@ -282,7 +286,7 @@ impl FromStr for Bound {
                 .map_err(|_| crate::error::Error::InvalidParameter {
                     op: "bound",
                     name,
-                    value: rest.to_string(),
+                    value: crate::limits::excerpt(rest),
                     reason: "not a number",
                 })
         };
@@ -325,7 +329,7 @@ impl FromStr for Bound {
                     return Err(crate::error::Error::InvalidParameter {
                         op: "bound",
                         name: "name",
-                        value: s,
+                        value: crate::limits::excerpt(&s),
                         reason: "unknown bound (tuba, nwj, dv, mine_ema[_β], infonce, alpha_A, \
                                  js_fgan, js[_shift_C], smile[_τ], tnce, loo_upper, rate)",
                     });

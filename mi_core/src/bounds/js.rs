@@ -19,6 +19,24 @@ use candle_core::{Result, Tensor};
 
 /// The default `eval_shift` of I_JS (see the module docs).
 pub const JS_EVAL_SHIFT: f64 = 1.0;
+/// The largest |c| of I_JS's evaluation shift. NWJ(S + c) holds e^(S + c − 1), which leaves
+/// f64's range (e^709) once c nears 709 whatever the scores; the shift that makes the value
+/// tight is 1, and ±100 leaves every useful shift in and every meaningless one out.
+pub const JS_MAX_EVAL_SHIFT: f64 = 100.0;
+
+/// Refuses an evaluation shift outside ±[`JS_MAX_EVAL_SHIFT`] (or not a number).
+pub(crate) fn check_eval_shift(eval_shift: f64) -> crate::error::Result<()> {
+    if eval_shift.is_nan() || eval_shift.abs() > JS_MAX_EVAL_SHIFT {
+        return Err(crate::error::Error::InvalidParameter {
+            op: "js",
+            name: "eval_shift",
+            value: format!("{eval_shift:e}"),
+            reason: "the evaluation shift c of NWJ(S + c) must be finite and within ±100 (the \
+                     tight one is 1; e^(S + c) overflows f64 beyond ~709)",
+        });
+    }
+    Ok(())
+}
 
 /// JSD_fgan(S): `[..., B, B] → [...]`.
 ///
@@ -53,15 +71,7 @@ pub(crate) fn js_fgan_unchecked(scores: &Tensor) -> Result<Tensor> {
 /// ```
 pub fn js(scores: &Tensor, eval_shift: f64) -> Result<Tensor> {
     validate::square("js", "scores", scores)?;
-    if !eval_shift.is_finite() {
-        return Err(crate::error::Error::InvalidParameter {
-            op: "js",
-            name: "eval_shift",
-            value: eval_shift.to_string(),
-            reason: "the evaluation shift must be finite",
-        }
-        .into_candle());
-    }
+    check_eval_shift(eval_shift).map_err(crate::error::Error::into_candle)?;
     let value = nwj(&scores.affine(1.0, eval_shift)?)?;
     straight_through(&value, &js_fgan_unchecked(scores)?)
 }

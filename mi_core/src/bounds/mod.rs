@@ -55,7 +55,7 @@ pub use dv::{dv, smile};
 pub use estimator::{Bound, BoundKind, Estimator};
 pub use infonce::infonce;
 pub use interpolated::{interpolated, interpolated_many};
-pub use js::{js, js_fgan, JS_EVAL_SHIFT};
+pub use js::{js, js_fgan, JS_EVAL_SHIFT, JS_MAX_EVAL_SHIFT};
 pub use reduce::{log_interpolate, loo_logmeanexp};
 pub use structured::{
     loo_upper, rate, reparameterized_scores, tc_upper, tc_upper_with_lower, tnce,

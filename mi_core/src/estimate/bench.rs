@@ -44,8 +44,22 @@ pub struct BenchRow {
     pub seconds: f64,
 }
 
-/// `n` samples of `task` drawn with `seed`, as `[n, d]` f64 tensors.
+/// Copies of a task's sample that drawing and saving it holds at once (the sampler's joint draw,
+/// the split into x and y, the file's bytes).
+const SAMPLE_COPIES: usize = 3;
+
+/// `n` samples of `task` drawn with `seed`, as `[n, d]` f64 tensors; an `n` whose sample would
+/// not fit in memory is refused before anything is drawn.
 pub fn task_tensors(task: &Task, n: usize, seed: u64) -> Result<(Tensor, Tensor)> {
+    crate::limits::check_memory(
+        "tasks",
+        "n",
+        format!("{n} samples of {} + {} columns", task.dim_x(), task.dim_y()),
+        crate::limits::sum_bytes(&[
+            crate::limits::bytes_of(&[n, task.dim_x(), 8, SAMPLE_COPIES]),
+            crate::limits::bytes_of(&[n, task.dim_y(), 8, SAMPLE_COPIES]),
+        ]),
+    )?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let (x, y) = task.sample_f64(n, &mut rng);
     Ok((

@@ -201,8 +201,69 @@ impl TrainedCritic {
     }
 }
 
-/// Refuses to write into a folder that holds files but no estimate checkpoint.
-fn check_target(dir: &Path) -> Result<()> {
+/// Checks, before any training, that `mi estimate --checkpoint dir` can write what `config`
+/// will save: every target folder (`dir`, or `dir/NAME` per bound of `--bound all` whose name
+/// is known before training) is absent, empty or an estimate checkpoint, and `dir` can be
+/// created and written into. Leaves nothing behind (a folder it created is removed again).
+pub fn check_checkpoint_dir(dir: &Path, config: &EstimateConfig) -> Result<()> {
+    let targets: Vec<std::path::PathBuf> = if config.bound == super::BoundChoice::All {
+        let mut names: Vec<String> = super::ALL_BOUNDS.iter().map(Bound::name).collect();
+        if let Some(a) = config.alpha {
+            names.push(
+                Bound::Interpolated {
+                    alpha: crate::bounds::Alpha::new(a)?,
+                }
+                .name(),
+            );
+        }
+        names.iter().map(|n| dir.join(n)).collect()
+    } else {
+        vec![dir.to_path_buf()]
+    };
+    for t in &targets {
+        check_target(t)?;
+    }
+    check_writable(dir)
+}
+
+/// Creates `dir` (if missing), writes and removes a probe file in it, and removes again the
+/// folders it created.
+fn check_writable(dir: &Path) -> Result<()> {
+    // The outermost folder that does not exist yet: everything from `dir` up to it is ours.
+    let created = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && std::fs::metadata(a).is_err())
+        .last()
+        .map(Path::to_path_buf);
+    std::fs::create_dir_all(dir)
+        .map_err(|e| io_error(dir, format!("cannot create the --checkpoint folder: {e}")))?;
+    let probe = dir.join(format!(".mi_write_check_{}", std::process::id()));
+    let written = std::fs::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe));
+    if let Some(top) = &created {
+        for a in dir.ancestors() {
+            let _ = std::fs::remove_dir(a);
+            if a == top.as_path() {
+                break;
+            }
+        }
+    }
+    written.map_err(|e| {
+        io_error(
+            dir,
+            format!("cannot write into the --checkpoint folder: {e}"),
+        )
+    })
+}
+
+/// Refuses to write into a folder that holds files but no estimate checkpoint, or into a path
+/// that is not a folder.
+pub(super) fn check_target(dir: &Path) -> Result<()> {
+    if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(io_error(
+            dir,
+            "exists and is not a folder: choose a new or empty folder for --checkpoint",
+        ));
+    }
     let Ok(mut entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };

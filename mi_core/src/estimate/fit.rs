@@ -52,6 +52,77 @@ fn mean(v: &[f64]) -> f64 {
 /// Most validation batches per evaluation (bounds its cost).
 pub(super) const MAX_VAL_BATCHES: usize = 32;
 
+/// The model [`train_one`] trains for `bound` on X and Y of these widths.
+fn model_config(config: &EstimateConfig, dim_x: usize, dim_y: usize, bound: &Bound) -> ModelConfig {
+    ModelConfig {
+        critic: config.critic,
+        baseline: ModelConfig::baseline_for(bound),
+        net: CriticConfig {
+            dim_x,
+            dim_y,
+            hidden: config.hidden,
+            ..CriticConfig::paper(1)
+        },
+        baseline_hidden: config.hidden,
+        baseline_layers: 2,
+        precision: Precision::F32,
+    }
+}
+
+/// Bytes per parameter in training: the f32 weight, its gradient and the kept best copy (4 each),
+/// and Adam's two moments (f64 on the host, 8 each).
+const BYTES_PER_PARAM: usize = 3 * 4 + 2 * 8;
+/// Bytes per hidden activation of one row in one training step: the f32 pre- and
+/// post-activation values and their two gradients.
+const BYTES_PER_ACTIVATION: usize = 4 * 4;
+
+/// The memory the largest model of one call needs to train on batches of `batch_size` rows
+/// (with a learned baseline, which TUBA and I_α train): its parameters with their gradients,
+/// moments and kept copy, and one step's activations (2B rows through the separable critic's
+/// two networks, B² pairs through the concat critic). `None` if the count overflows.
+pub(super) fn training_bytes(
+    config: &EstimateConfig,
+    dim_x: usize,
+    dim_y: usize,
+    batch_size: usize,
+) -> Option<u64> {
+    use crate::limits::{bytes_of, sum_bytes};
+    use crate::nn::MlpConfig;
+    let m = model_config(config, dim_x, dim_y, &Bound::Tuba);
+    let (h, layers) = (m.net.hidden, m.net.layers);
+    let mlp = |input, hidden, layers, output| MlpConfig {
+        input,
+        hidden,
+        layers,
+        output,
+    };
+    let baseline = mlp(dim_y, m.baseline_hidden, m.baseline_layers, 1);
+    let (critic_params, rows) = match m.critic {
+        crate::train::CriticKind::Concat => (
+            mlp(dim_x.checked_add(dim_y)?, h, layers, 1).params(),
+            batch_size.checked_mul(batch_size)?,
+        ),
+        _ => (
+            sum_bytes(&[
+                mlp(dim_x, h, layers, m.net.embed).params(),
+                mlp(dim_y, h, layers, m.net.embed).params(),
+            ]),
+            batch_size.checked_mul(2)?,
+        ),
+    };
+    let params = sum_bytes(&[critic_params, baseline.params()])?;
+    sum_bytes(&[
+        params.checked_mul(BYTES_PER_PARAM as u64),
+        bytes_of(&[rows, h, layers, BYTES_PER_ACTIVATION]),
+        bytes_of(&[
+            batch_size,
+            m.baseline_hidden,
+            m.baseline_layers,
+            BYTES_PER_ACTIVATION,
+        ]),
+    ])
+}
+
 /// Trains one bound with early stopping and evaluates it on the test split.
 pub(super) fn train_one(
     data: &Prepared,
@@ -60,19 +131,7 @@ pub(super) fn train_one(
 ) -> Result<Estimate> {
     let start = Instant::now();
     let b = data.batch_size;
-    let model = ModelConfig {
-        critic: config.critic,
-        baseline: ModelConfig::baseline_for(&bound),
-        net: CriticConfig {
-            dim_x: data.train.x.dim,
-            dim_y: data.train.y.dim,
-            hidden: config.hidden,
-            ..CriticConfig::paper(1)
-        },
-        baseline_hidden: config.hidden,
-        baseline_layers: 2,
-        precision: Precision::F32,
-    };
+    let model = model_config(config, data.train.x.dim, data.train.y.dim, &bound);
     let fit = FitConfig {
         steps: config.max_steps,
         batch_size: b,

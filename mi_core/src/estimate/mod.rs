@@ -206,6 +206,14 @@ impl EstimateConfig {
         }
         if let Some(a) = self.alpha {
             Alpha::new(a)?;
+            if let BoundChoice::Bound(b) = self.bound {
+                return bad(
+                    "alpha",
+                    format!("{a} with --bound {}", b.name()),
+                    "α is read only by the interpolated bound (interpolated, auto or all); \
+                     drop --alpha, or name I_α with its α as alpha_A",
+                );
+            }
         }
         if let BoundChoice::Bound(b) = self.bound {
             check_trainable(b)?;
@@ -235,6 +243,7 @@ struct Prepared {
 fn prepare(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<Prepared> {
     config.validate()?;
     let (x, y) = (Rows::from_tensor("x", x)?, Rows::from_tensor("y", y)?);
+    check_memory(config, &x, &y)?;
     let (x, y, n_dropped) = finite_rows(&x, &y, config.drop_nonfinite)?;
     let n = x.n;
     if n < MIN_ROWS {
@@ -283,6 +292,34 @@ fn prepare(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<Prepared> 
         fy: fy.into(),
         device: config.device.device()?,
     })
+}
+
+/// Copies of the data [`prepare`] makes (the finite rows, the split, the transformed rows and
+/// the sorted training columns of `gaussianize`).
+const DATA_COPIES: usize = 4;
+
+/// Refuses a call whose data copies and training would need more memory than the machine has
+/// ([`crate::limits::memory_cap`]), before any is allocated: `--hidden 50000` asks for two
+/// 50 000 × 50 000 weight matrices and their optimizer state.
+fn check_memory(config: &EstimateConfig, x: &Rows, y: &Rows) -> Result<()> {
+    use crate::limits::{bytes_of, sum_bytes};
+    let n = x.n.max(y.n);
+    // A batch larger than the data is refused later, with its own message.
+    let b = config.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(n);
+    let need = sum_bytes(&[
+        bytes_of(&[n, x.dim, 8, DATA_COPIES]),
+        bytes_of(&[n, y.dim, 8, DATA_COPIES]),
+        fit::training_bytes(config, x.dim, y.dim, b),
+    ]);
+    crate::limits::check_memory(
+        "estimate",
+        "hidden",
+        format!(
+            "{} with batch size {b} on {n} rows of {} + {} columns",
+            config.hidden, x.dim, y.dim
+        ),
+        need,
+    )
 }
 
 /// α for I_α: the given one, or [`recommend_alpha`] at B and `mi` (clamped to ≥ 0).

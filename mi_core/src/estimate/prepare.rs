@@ -114,7 +114,7 @@ pub(crate) fn finite_rows(x: &Rows, y: &Rows, drop: bool) -> Result<(Rows, Rows,
         return Err(Error::InvalidParameter {
             op: "estimate",
             name: "rows",
-            value: format!("{dropped} rows, the first row {first} (0-based)"),
+            value: format!("{dropped} rows, the first data row {} (1-based)", first + 1),
             reason: "x or y holds NaN or ±∞ there (drop such rows with --drop-nonfinite)",
         });
     }
@@ -156,16 +156,9 @@ impl Fitted {
             Transform::Standardize => {
                 let (mut mean, mut sd) = (Vec::new(), Vec::new());
                 for k in 0..train.dim {
-                    let c = column(k);
-                    let m = c.iter().sum::<f64>() / c.len().max(1) as f64;
-                    let v = c.iter().map(|v| (v - m).powi(2)).sum::<f64>()
-                        / (c.len().max(2) - 1) as f64;
+                    let (m, s) = mean_sd(&column(k));
                     mean.push(m);
-                    sd.push(if v > 0.0 && v.is_finite() {
-                        v.sqrt()
-                    } else {
-                        1.0
-                    });
+                    sd.push(s);
                 }
                 Fitted::Standardize { mean, sd }
             }
@@ -190,7 +183,7 @@ impl Fitted {
             .map(|(i, &v)| {
                 let k = i % dim;
                 match self {
-                    Fitted::Standardize { mean, sd } => (v - mean[k]) / sd[k],
+                    Fitted::Standardize { mean, sd } => standardize(v, mean[k], sd[k]),
                     Fitted::Gaussianize { sorted } => gaussianize(&sorted[k], v),
                 }
             })
@@ -200,6 +193,57 @@ impl Fitted {
             dim,
             values,
         }
+    }
+}
+
+/// Largest magnitude of a column for which the plain mean and variance are safe: squared
+/// deviations of up to 2·1e100 and their sum over any row count stay far from f64's overflow
+/// (1.8e308), and deviations of at least ulp(1e-100) ≈ 1e-116 square far above its underflow.
+const PLAIN_SCALE_MAX: f64 = 1e100;
+/// Smallest largest magnitude for which the plain formulas are safe (see [`PLAIN_SCALE_MAX`]).
+const PLAIN_SCALE_MIN: f64 = 1e-100;
+
+/// The mean and sample standard deviation of a column (sd = 1 for a constant column). Columns of
+/// ordinary magnitude use the plain formulas; a column of tiny (1e-170) or huge (1e160) values,
+/// whose squared deviations would underflow to 0 or overflow to ∞, is first divided by its
+/// largest magnitude, so its sd is its own and not a silent 1.
+fn mean_sd(c: &[f64]) -> (f64, f64) {
+    let scale = c.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    if scale == 0.0 || (PLAIN_SCALE_MIN..=PLAIN_SCALE_MAX).contains(&scale) {
+        let (m, v) = plain_mean_var(c.iter().copied());
+        return (
+            m,
+            if v > 0.0 && v.is_finite() {
+                v.sqrt()
+            } else {
+                1.0
+            },
+        );
+    }
+    let (m, v) = plain_mean_var(c.iter().map(|x| x / scale));
+    let sd = v.sqrt() * scale;
+    if v > 0.0 && sd.is_finite() && sd > 0.0 {
+        (m * scale, sd)
+    } else {
+        (m * scale, 1.0)
+    }
+}
+
+/// The mean and the sample variance (n − 1; n = 1 divides by 1) of the values.
+fn plain_mean_var(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = values.clone().count();
+    let m = values.clone().sum::<f64>() / n.max(1) as f64;
+    let v = values.map(|v| (v - m).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64;
+    (m, v)
+}
+
+/// (v − mean)/sd, without overflowing when v − mean alone would (values near ±f64::MAX).
+fn standardize(v: f64, mean: f64, sd: f64) -> f64 {
+    let d = v - mean;
+    if d.is_finite() || !v.is_finite() {
+        d / sd
+    } else {
+        v / sd - mean / sd
     }
 }
 
@@ -217,7 +261,13 @@ fn gaussianize(sorted: &[f64], v: f64) -> f64 {
         n as f64 - 0.5
     } else {
         let (a, b) = (sorted[lo - 1], sorted[lo]);
-        lo as f64 - 0.5 + (v - a) / (b - a)
+        let t = if (b - a).is_finite() {
+            (v - a) / (b - a)
+        } else {
+            // Neighbours ±1e308 apart: the same fraction at half scale.
+            (v / 2.0 - a / 2.0) / (b / 2.0 - a / 2.0)
+        };
+        lo as f64 - 0.5 + t
     };
     normal_quantile(r.clamp(0.5, n as f64 - 0.5) / n as f64)
 }

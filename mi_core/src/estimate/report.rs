@@ -158,9 +158,15 @@ impl EstimateAll {
     }
 
     /// Writes each bound's checkpoint into `dir/NAME` ([`Estimate::save_checkpoint`]).
+    /// Every target is checked before any is written, so a refused one leaves the others as
+    /// they were.
     pub fn save_checkpoints(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        for name in self.bounds.keys() {
+            super::checkpoint::check_target(&dir.join(name))?;
+        }
         for (name, e) in &self.bounds {
-            e.save_checkpoint(dir.as_ref().join(name))?;
+            e.save_checkpoint(dir.join(name))?;
         }
         Ok(())
     }

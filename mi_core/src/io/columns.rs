@@ -5,7 +5,9 @@
 //! `0:3,5`). Arrays may hold floats, integers or booleans; every value is read as f64.
 
 use crate::error::{Error, Result};
+use crate::limits::{self, excerpt};
 use candle_core::{DType, Device, Tensor};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// A numeric table: `n` rows, one name per column (indices as names for arrays), row-major.
@@ -44,27 +46,32 @@ impl Table {
     }
 
     /// The column indices a spec names: comma-separated items, each a column name, an index, or
-    /// a half-open index range `a:b` (`:b` from 0, `a:` to the end).
+    /// a half-open index range `a:b` (`:b` from 0, `a:` to the end). Linear in the spec and the
+    /// table's width (names are looked up in a hash map).
     pub fn resolve(&self, spec: &str) -> Result<Vec<usize>> {
         let d = self.dim();
         let err = |item: &str, reason: &'static str| Error::InvalidParameter {
             op: "columns",
             name: "cols",
-            value: item.to_string(),
+            value: excerpt(item),
             reason,
         };
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(d);
+        for (k, name) in self.names.iter().enumerate() {
+            index.entry(name.as_str()).or_insert(k);
+        }
         let mut out = Vec::new();
         for item in spec.split(',').map(str::trim) {
             if item.is_empty() {
                 return Err(err(spec, "an empty column item"));
             }
-            if let Some(k) = self.names.iter().position(|n| n == item) {
+            if let Some(&k) = index.get(item) {
                 out.push(k);
             } else if let Some((_, dtype)) = self.skipped.iter().find(|(n, _)| n == item) {
                 return Err(Error::InvalidParameter {
                     op: "columns",
                     name: "cols",
-                    value: format!("{item} ({dtype})"),
+                    value: format!("{} ({dtype})", excerpt(item)),
                     reason: "not a numeric column",
                 });
             } else if let Some((a, b)) = item.split_once(':') {
@@ -79,21 +86,25 @@ impl Table {
                 };
                 let (a, b) = (parse(a, 0)?, parse(b, d)?);
                 if a >= b || b > d {
-                    return Err(Error::InvalidParameter {
-                        op: "columns",
-                        name: "cols",
-                        value: item.to_string(),
-                        reason: "empty or out-of-range column range (a:b is half-open, within \
-                                 the table's columns)",
-                    });
+                    return Err(err(
+                        item,
+                        "empty or out-of-range column range (a:b is half-open, within the \
+                         table's columns)",
+                    ));
                 }
+                limits::check_memory(
+                    "columns",
+                    "cols",
+                    excerpt(spec),
+                    limits::bytes_of(&[out.len() + (b - a), std::mem::size_of::<usize>()]),
+                )?;
                 out.extend(a..b);
             } else if let Ok(k) = item.parse::<usize>() {
                 if k >= d {
                     return Err(Error::InvalidParameter {
                         op: "columns",
                         name: "cols",
-                        value: format!("{item} (the table has {d} columns)"),
+                        value: format!("{} (the table has {d} columns)", excerpt(item)),
                         reason: "column index out of range",
                     });
                 }
@@ -103,7 +114,7 @@ impl Table {
                     .names
                     .iter()
                     .take(20)
-                    .cloned()
+                    .map(|n| excerpt(n))
                     .collect::<Vec<_>>()
                     .join(", ");
                 if d > 20 {
@@ -112,7 +123,7 @@ impl Table {
                 return Err(Error::InvalidParameter {
                     op: "columns",
                     name: "cols",
-                    value: format!("{item} (columns: {known})"),
+                    value: format!("{} (columns: {})", excerpt(item), excerpt(&known)),
                     reason: "unknown column",
                 });
             }
@@ -120,17 +131,23 @@ impl Table {
         Ok(out)
     }
 
-    /// The columns at `idx`, in that order.
-    pub fn columns(&self, idx: &[usize]) -> Table {
+    /// The columns at `idx`, in that order (checked against the memory cap first).
+    pub fn columns(&self, idx: &[usize]) -> Result<Table> {
         let d = self.dim();
-        Table {
+        limits::check_memory(
+            "columns",
+            "cols",
+            format!("{} rows × {} columns", self.n, idx.len()),
+            limits::bytes_of(&[self.n, idx.len(), 8]),
+        )?;
+        Ok(Table {
             names: idx.iter().map(|&k| self.names[k].clone()).collect(),
             n: self.n,
             values: (0..self.n)
                 .flat_map(|i| idx.iter().map(move |&k| self.values[i * d + k]))
                 .collect(),
             skipped: Vec::new(),
-        }
+        })
     }
 
     pub(super) fn from_tensor(path: &Path, t: &Tensor) -> Result<Table> {
@@ -147,6 +164,18 @@ impl Table {
         if d == 0 {
             return Err(bad(path, "the array has no columns"));
         }
+        if n == 0 {
+            return Err(bad(
+                path,
+                format!("the array has no rows (shape {:?})", t.dims()),
+            ));
+        }
+        // The names (a short string per column) and the f64 values, before either exists.
+        limits::memory_fits(limits::sum_bytes(&[
+            limits::bytes_of(&[d, NAME_BYTES]),
+            limits::bytes_of(&[n, d, 8, 2]),
+        ]))
+        .map_err(|why| bad(path, format!("a table of shape {:?} {why}", t.dims())))?;
         Ok(Table {
             names: (0..d).map(|k| k.to_string()).collect(),
             n,
@@ -156,19 +185,34 @@ impl Table {
     }
 }
 
+/// Bytes of one generated column name (`"12345"`: a `String` and its digits), for the memory
+/// check of an array's table.
+const NAME_BYTES: usize = std::mem::size_of::<String>() + 24;
+
 /// Reads a table from `.npy`, `.npz`, `.csv` or `.parquet` (by extension). For `.npz`, `key`
 /// names the array; without it the file must hold `default_key` or exactly one array.
 pub fn read_table(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) -> Result<Table> {
-    let path = path.as_ref();
+    read_table_keyed(path.as_ref(), key, default_key).map(|(t, _)| t)
+}
+
+/// [`read_table`], and for an `.npz` the name of the array it read.
+pub(super) fn read_table_keyed(
+    path: &Path,
+    key: Option<&str>,
+    default_key: &str,
+) -> Result<(Table, Option<String>)> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    match ext.as_str() {
+    let table = match ext.as_str() {
         "npy" => Table::from_tensor(path, &super::npy::read_npy_numeric(path)?),
-        "npz" => Table::from_tensor(path, &read_npz(path, key, default_key)?),
-        "csv" => read_csv(path),
+        "npz" => {
+            let (chosen, t) = read_npz_keyed(path, key, default_key)?;
+            return Ok((Table::from_tensor(path, &t)?, Some(chosen)));
+        }
+        "csv" => super::csv_input::read_csv(path),
         #[cfg(feature = "parquet")]
         "parquet" => super::parquet::read_parquet(path),
         #[cfg(not(feature = "parquet"))]
@@ -181,13 +225,22 @@ pub fn read_table(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) 
             path,
             "unknown file type: use .npy, .npz, .csv or .parquet (by extension)",
         )),
-    }
+    }?;
+    Ok((table, None))
 }
 
 /// One array of an `.npz` archive — stored (`np.savez`) or deflated (`np.savez_compressed`) —
 /// read with the strict `.npy` reader (floats, integers and booleans; integers as f64).
 pub fn read_npz(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) -> Result<Tensor> {
-    let path = path.as_ref();
+    read_npz_keyed(path.as_ref(), key, default_key).map(|(_, t)| t)
+}
+
+/// [`read_npz`], and the name of the array it read.
+pub(super) fn read_npz_keyed(
+    path: &Path,
+    key: Option<&str>,
+    default_key: &str,
+) -> Result<(String, Tensor)> {
     let file = std::fs::File::open(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| bad(path, format!("not a valid .npz (zip) file: {e}")))?;
@@ -196,6 +249,7 @@ pub fn read_npz(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) ->
         .filter_map(|n| n.ok())
         .filter_map(|n| n.strip_suffix(".npy").map(str::to_string))
         .collect();
+    let listed = || excerpt(&names.join(", "));
     let chosen = match key {
         Some(k) => k.to_string(),
         None if names.iter().any(|n| n == default_key) => default_key.to_string(),
@@ -206,7 +260,7 @@ pub fn read_npz(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) ->
                 format!(
                     "holds arrays [{}]: none is named `{default_key}`; choose one with \
                      --x-key / --y-key",
-                    names.join(", ")
+                    listed()
                 ),
             ))
         }
@@ -214,125 +268,26 @@ pub fn read_npz(path: impl AsRef<Path>, key: Option<&str>, default_key: &str) ->
     if !names.contains(&chosen) {
         return Err(bad(
             path,
-            format!("has no array `{chosen}` (arrays: [{}])", names.join(", ")),
+            format!(
+                "has no array `{}` (arrays: [{}])",
+                excerpt(&chosen),
+                listed()
+            ),
         ));
     }
+    let shown = excerpt(&chosen);
     let entry = zip
         .by_name(&format!("{chosen}.npy"))
-        .map_err(|e| bad(path, format!("cannot read array `{chosen}`: {e}")))?;
+        .map_err(|e| bad(path, format!("cannot read array `{shown}`: {e}")))?;
     // The uncompressed size, which the header's promise is checked against before any data.
     let size = entry.size();
-    super::npy::read_npy_from(entry, Some(size), true).map_err(|d| {
+    let t = super::npy::read_npy_from(entry, Some(size), true).map_err(|d| {
         bad(
             path,
-            format!("array `{chosen}` is not a valid numeric .npy (corrupt or truncated?): {d}"),
+            format!("array `{shown}` is not a valid numeric .npy (corrupt or truncated?): {d}"),
         )
-    })
-}
-
-fn read_csv(path: &Path) -> Result<Table> {
-    let text = std::fs::read_to_string(path).map_err(|e| bad(path, format!("cannot read: {e}")))?;
-    let (names, rows) = super::parse_csv("csv", &text).map_err(|e| bad(path, e.to_string()))?;
-    let mut values = Vec::with_capacity(rows.len() * names.len());
-    for (i, row) in rows.iter().enumerate() {
-        for (k, field) in row.iter().enumerate() {
-            let v = if field.is_empty() {
-                f64::NAN
-            } else {
-                field.parse::<f64>().map_err(|_| {
-                    bad(
-                        path,
-                        format!(
-                            "row {} (after the header), column `{}`: {field:?} is not a number",
-                            i + 1,
-                            names[k]
-                        ),
-                    )
-                })?
-            };
-            values.push(v);
-        }
-    }
-    Ok(Table {
-        names,
-        n: rows.len(),
-        values,
-        skipped: Vec::new(),
-    })
-}
-
-/// Where X and Y come from (the inputs of `mi estimate`).
-#[derive(Clone, Copy, Debug)]
-pub struct XySource<'a> {
-    /// The file holding X (and Y, when `y` is `None`).
-    pub x: &'a Path,
-    /// The file holding Y, if not X's.
-    pub y: Option<&'a Path>,
-    /// X's columns (default: all, or all but Y's in a shared file).
-    pub x_cols: Option<&'a str>,
-    /// Y's columns (default: all of Y's file; required for a shared table file).
-    pub y_cols: Option<&'a str>,
-    /// X's array in an `.npz` (default `x`, or the only array).
-    pub x_key: Option<&'a str>,
-    /// Y's array in an `.npz` (default `y`, or the only array).
-    pub y_key: Option<&'a str>,
-}
-
-fn is_npz(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
-}
-
-/// Reads X and Y: from two files, from one `.npz` holding both arrays, or from the columns of
-/// one table (`y_cols` required; X defaults to the other columns).
-pub fn read_xy(src: &XySource) -> Result<(Table, Table)> {
-    let pick = |t: Table, cols: Option<&str>| -> Result<Table> {
-        match cols {
-            Some(spec) => Ok(t.columns(&t.resolve(spec)?)),
-            None => Ok(t),
-        }
-    };
-    if let Some(y_path) = src.y {
-        let x = pick(read_table(src.x, src.x_key, "x")?, src.x_cols)?;
-        let y = pick(read_table(y_path, src.y_key, "y")?, src.y_cols)?;
-        return Ok((x, y));
-    }
-    if is_npz(src.x) && src.y_cols.is_none() {
-        let x = pick(
-            read_table(src.x, Some(src.x_key.unwrap_or("x")), "x")?,
-            src.x_cols,
-        )?;
-        let y = Table::from_tensor(
-            src.x,
-            &read_npz(src.x, Some(src.y_key.unwrap_or("y")), "y")?,
-        )?;
-        return Ok((x, y));
-    }
-    let spec = src.y_cols.ok_or_else(|| Error::InvalidParameter {
-        op: "mi estimate",
-        name: "y",
-        value: src.x.display().to_string(),
-        reason: "no Y: give --y FILE, or --y-cols to take Y from the columns of the --x file",
     })?;
-    let table = read_table(src.x, src.x_key, "x")?;
-    let y_idx = table.resolve(spec)?;
-    let x_idx = match src.x_cols {
-        Some(s) => table.resolve(s)?,
-        None => (0..table.dim()).filter(|k| !y_idx.contains(k)).collect(),
-    };
-    if x_idx.is_empty() {
-        return Err(bad(src.x, "no columns left for X: give --x-cols"));
-    }
-    if let Some(k) = x_idx.iter().find(|k| y_idx.contains(k)) {
-        return Err(Error::InvalidParameter {
-            op: "mi estimate",
-            name: "cols",
-            value: table.names[*k].clone(),
-            reason: "this column is in both X and Y (their MI would be infinite)",
-        });
-    }
-    Ok((table.columns(&x_idx), table.columns(&y_idx)))
+    Ok((chosen, t))
 }
 
 #[cfg(test)]
@@ -355,7 +310,7 @@ mod tests {
         assert_eq!(t.resolve("1:3")?, vec![1, 2]);
         assert_eq!(t.resolve(":2, 3")?, vec![0, 1, 3]);
         assert_eq!(t.resolve("2:")?, vec![2, 3]);
-        assert_eq!(t.columns(&[3, 0]).values, vec![3.0, 0.0, 7.0, 4.0]);
+        assert_eq!(t.columns(&[3, 0])?.values, vec![3.0, 0.0, 7.0, 4.0]);
         for bad in ["e", "4", "3:2", "0:5", "", "a,,b", "x:y", "s"] {
             assert!(t.resolve(bad).is_err(), "{bad}");
         }

@@ -65,8 +65,8 @@ pub(crate) fn parse_csv(op: &'static str, text: &str) -> Result<(Vec<String>, Ve
             return Err(Error::Shape {
                 op,
                 detail: format!(
-                    "CSV row {} has {} fields, the header {}",
-                    k + 2,
+                    "data row {} (1-based, after the header) has {} fields, the header {}",
+                    k + 1,
                     row.len(),
                     header.len()
                 ),

@@ -1,9 +1,12 @@
 //! File input and output. Everything that touches the file system lives here.
 
 mod columns;
+mod csv_input;
 mod csv_table;
 #[cfg(feature = "plots")]
 pub mod figure;
+#[cfg(test)]
+mod fuzz_tests;
 #[cfg(test)]
 mod input_tests;
 pub mod npy;
@@ -14,8 +17,9 @@ mod parquet;
 mod png_bits;
 mod run_store;
 mod tensors;
+mod xy;
 
-pub use columns::{read_npz, read_table, read_xy, Table, XySource};
+pub use columns::{read_npz, read_table, Table};
 pub(crate) use csv_table::{csv_column, csv_strings, num, parse_csv, write_csv};
 pub use npy::{read_npy, write_npy};
 #[cfg(test)]
@@ -31,6 +35,7 @@ pub(crate) use png_bits::fixture as png_bits_fixture;
 pub use png_bits::png_to_bits;
 pub use run_store::RunStore;
 pub use tensors::{create_dir, read_safetensors, read_text, write_safetensors, write_text_atomic};
+pub use xy::{read_xy, XySource};
 
 use crate::error::{Error, Result};
 use std::path::Path;

@@ -21,6 +21,8 @@ use std::path::Path;
 const MAGIC: &[u8] = b"\x93NUMPY";
 /// NumPy itself refuses headers over 10 000 bytes by default; anything near this is not a header.
 const MAX_HEADER: usize = 1 << 20;
+/// NumPy 2's limit on the number of dimensions.
+const MAX_DIMS: usize = 64;
 
 fn bad(path: &Path, detail: impl Into<String>) -> Error {
     Error::Io {
@@ -168,6 +170,18 @@ fn read_from(
             return Err(promise(data_bytes.to_string()));
         }
     }
+    // The data as read, the values as a tensor (f64 for integers and booleans) and, for Fortran
+    // order, their C-order copy: checked against the memory cap before any of them exists.
+    let out_width = match header.elem {
+        Elem::Int { .. } | Elem::Bool => 8,
+        Elem::F32 | Elem::F64 => header.width,
+    };
+    let copies = if header.fortran { 2 } else { 1 };
+    crate::limits::memory_fits(crate::limits::sum_bytes(&[
+        Some(expected as u64),
+        crate::limits::bytes_of(&[header.count, out_width, copies]),
+    ]))
+    .map_err(|why| format!("an array of shape {:?} {why}", header.shape))?;
     // Not a regular file (a pipe, a device): read at most one byte more than promised, growing
     // the buffer only as bytes arrive.
     let mut data = Vec::new();
@@ -190,21 +204,27 @@ fn parse_header(header: &str, numeric: bool) -> std::result::Result<Header, Stri
     let fortran = match field(header, "fortran_order").ok_or("no 'fortran_order' in the header")? {
         "True" => true,
         "False" => false,
-        other => return Err(format!("bad fortran_order {other}")),
+        other => {
+            return Err(format!(
+                "bad fortran_order {}",
+                crate::limits::excerpt(other)
+            ))
+        }
     };
     let shape = parse_shape(header)?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+    let shown = crate::limits::excerpt(descr);
     let (elem, width, big_endian) = match parse_descr(descr) {
         Some(e @ (Elem::F32 | Elem::F64, _, _)) => e,
         Some(e) if numeric => e,
         _ if numeric => {
             return Err(format!(
-                "dtype {descr} is not supported (save as a float, integer or bool array)"
+                "dtype {shown} is not supported (save as a float, integer or bool array)"
             ))
         }
         _ => {
             return Err(format!(
-                "dtype {descr} is not supported (save as float32 or float64)"
+                "dtype {shown} is not supported (save as float32 or float64)"
             ))
         }
     };
@@ -336,15 +356,22 @@ pub(super) fn parse_shape(header: &str) -> std::result::Result<Vec<usize>, Strin
     if close < open {
         return Err("bad shape".into());
     }
-    rest[open + 1..close]
+    let shape = rest[open + 1..close]
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<usize>()
-                .map_err(|_| format!("bad shape entry {s:?}"))
+                .map_err(|_| format!("bad shape entry {:?}", crate::limits::excerpt(s)))
         })
-        .collect()
+        .collect::<std::result::Result<Vec<usize>, String>>()?;
+    if shape.len() > MAX_DIMS {
+        return Err(format!(
+            "a shape of {} dimensions is not plausible (NumPy allows {MAX_DIMS})",
+            shape.len()
+        ));
+    }
+    Ok(shape)
 }
 
 /// Writes an f32 or f64 tensor as a little-endian, C-order `.npy` file (Candle's writer, format
