@@ -32,6 +32,7 @@ mod concat;
 pub(crate) mod encoder;
 #[cfg(test)]
 mod encoder_tests;
+mod im2col;
 mod mat;
 mod mlp;
 #[cfg(test)]
