@@ -66,9 +66,12 @@ fig2 profile="quick" out="": setup
     cargo run --release --features mi_core/plots,mi_core/cli --example figure_2 -- {{profile}} {{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}
     d={{ if out == "" { if profile == "quick" { "figures/quick" } else { "figures" } } else { out } }}; rm -f "$d"/fig2_staircase_all_*.png; {{python}} notebooks/tools/browser.py export "$d/fig2_staircase.html" "$d/fig2_staircase_all.html"
 
-# Figure 5 (dSprites, InfoMax/TC) from the command line; resumes from target/fig5-runs/.
-fig5 profile="quick" steps="":
-    cargo run --release --features mi_core/notebook --example figure_5 -- {{profile}} {{ if profile == "quick" { "figures/quick" } else { "figures" } }} {{steps}}
+# Profiles: quick | cpu (<= 45 min on 2 cores) | paper; KEY=VALUE overrides any setting
+# (batch=128 lr=3e-4 tc_lower=js warmup=500 ramp=1000 delta=0.5 steps=...), `--trial NAME` adds
+# the run to figures/fig5_trials.csv. Resumes from target/fig5-runs/.
+# Figure 5 (dSprites, InfoMax/TC) from the command line: figures, tables, the trained model.
+fig5 profile="quick" *args:
+    cargo run --release --features mi_core/notebook --example figure_5 -- {{profile}} {{args}}
 
 # Installs PyTorch into .venv-bench (~5 GB) unless BENCH_PYTHON names a Python that has it.
 # Per thread count: one training step of mi_core (fused and autograd) vs PyTorch eager (same

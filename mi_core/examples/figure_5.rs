@@ -1,20 +1,23 @@
 //! Figure 5 of the paper from the command line: the dSprites encoder trained under the
 //! regularised InfoMax objective, then scored.
 //!
-//! `cargo run --release --features notebook --example figure_5 -- PROFILE [OUT_DIR] [STEPS] [js|tnce]`
+//! `cargo run --release --features notebook --example figure_5 -- PROFILE [OUT_DIR] [KEY=VALUE ...] [--trial NAME]`
 //!
-//! * `quick` — [`Config::quick`] (minutes on 2 cores);
-//! * `paper` — [`Config::paper`] (B = 256, 10⁵ steps, the whole factor grid evaluated: hours
-//!   on a CPU). `STEPS` overrides the number of steps (e.g. to train a paper-profile run in
-//!   parts: a later call with more steps continues from the checkpoint); the last argument
-//!   picks the lower bound on I(X; Y) inside TC_ub (`tnce`, the profiles' default, or
-//!   `js`, the paper's; see `Config::quick`).
+//! * `PROFILE` — `quick` (minutes), `cpu` (≤ 45 minutes on 2 cores) or `paper` (B = 256, 10⁵
+//!   steps, the whole factor grid: hours on a CPU); see `Config::named`.
+//! * `KEY=VALUE` — overrides any setting (`batch=128`, `lr=3e-4`, `tc_lower=js`, `warmup=500`,
+//!   `ramp=1000`, `delta=0.5`, `gamma=10`, `steps=6000`, or a dotted path of the config's JSON
+//!   such as `infomax.penalty.eta_tc=0.001`); `OVERRIDE_ALIASES` lists the short names.
+//! * `--trial NAME` — one trial of the Figure 5 search: its figures go to
+//!   `target/fig5-trials/NAME/` (unless OUT_DIR is given) and its row (settings, wall time,
+//!   terms, scores) into `figures/fig5_trials.csv`, replacing an earlier row of that name.
 //!
-//! Checkpoints go to `target/fig5-runs/PROFILE/` every `checkpoint_every` steps, and a new call
-//! resumes from the last one (same settings required), so an interrupted run continues to the
-//! same result. Writes into OUT_DIR: `fig5_selectivity.html`, `fig5_training.html`,
-//! `fig5_mi_matrix.html`, `fig5_factor_scores.csv`, `fig5_mig.csv`, `fig5_mi_matrix.csv`, and
-//! the trained encoder and q(y) as `fig5_model.safetensors`.
+//! Checkpoints go to `target/fig5-runs/TAG/` (TAG: the trial's name, or the profile and its
+//! overrides other than `steps`) every `checkpoint_every` steps, and a new call resumes from the
+//! last one (same settings required), so an interrupted run continues to the same result and a
+//! larger `steps=` trains the same run further. Writes into OUT_DIR: `fig5_selectivity.html`,
+//! `fig5_training.html`, `fig5_mi_matrix.html`, `fig5_factor_scores.csv`, `fig5_mig.csv`,
+//! `fig5_mi_matrix.csv`, and the trained encoder and q(y) as `fig5_model.safetensors`.
 
 use candle_core::Device;
 use mi_core::data::dsprites::{self, Dsprites};
@@ -30,34 +33,69 @@ fn main() {
     }
 }
 
+/// `lscpu`'s model name, read from /proc/cpuinfo (the trials table records where it ran).
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// A folder name from free text: letters, digits, `.`, `_` and `-` kept, the rest `-`.
+fn folder_name(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let profile = args.first().map_or("quick", String::as_str).to_string();
-    let mut cfg = match profile.as_str() {
-        "quick" => Config::quick(),
-        "paper" => Config::paper(),
-        other => return Err(format!("unknown profile `{other}` (quick, paper)").into()),
-    };
-    let default_out = if profile == "quick" {
-        "figures/quick"
-    } else {
-        "figures"
-    };
-    let out = PathBuf::from(args.get(1).map_or(default_out, String::as_str));
-    if let Some(s) = args.get(2) {
-        cfg.fit.steps = s
-            .parse()
-            .map_err(|_| format!("STEPS must be a number, got `{s}`"))?;
+    let mut args = std::env::args().skip(1);
+    let profile = args.next().unwrap_or_else(|| "quick".into());
+    let (mut out, mut trial, mut overrides) = (None, None, Vec::new());
+    while let Some(a) = args.next() {
+        if a == "--trial" {
+            trial = Some(args.next().ok_or("--trial needs a NAME")?);
+        } else if a.contains('=') {
+            overrides.push(a);
+        } else if out.is_none() {
+            out = Some(PathBuf::from(a));
+        } else {
+            return Err(format!("unexpected argument `{a}` (KEY=VALUE, --trial NAME)").into());
+        }
     }
-    match args.get(3).map(String::as_str) {
-        None | Some("tnce") => {}
-        Some("js") => cfg.infomax.tc_lower = mi_core::infomax::TcLower::Js,
-        Some(other) => return Err(format!("TC_LOWER is js or tnce, got `{other}`").into()),
-    }
+    let cfg = Config::named(&profile)?.with_overrides(&overrides)?;
+    let out = out.unwrap_or_else(|| match (&trial, profile.as_str()) {
+        (Some(name), _) => PathBuf::from("target/fig5-trials").join(folder_name(name)),
+        (None, "quick") => PathBuf::from("figures/quick"),
+        (None, _) => PathBuf::from("figures"),
+    });
+    let tag = match &trial {
+        Some(name) => format!("trial-{}", folder_name(name)),
+        None => std::iter::once(profile.clone())
+            .chain(
+                overrides
+                    .iter()
+                    .filter(|o| !o.starts_with("steps="))
+                    .cloned(),
+            )
+            .map(|p| folder_name(&p))
+            .collect::<Vec<_>>()
+            .join("_"),
+    };
     let (source, why) = dsprites::open_default();
     println!("{why}");
     let data = Dsprites::new(source);
-    let tag = format!("{profile}-{:?}", cfg.infomax.tc_lower).to_lowercase();
     let checkpoints = PathBuf::from("target/fig5-runs").join(tag);
     let report = fig5::run(&cfg, &data, Some(&checkpoints), &Device::Cpu)?;
     report.check()?;
@@ -77,6 +115,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     mi_core::io::write_text_atomic(out.join("fig5_mig.csv"), &report.mig_csv()?)?;
     mi_core::io::write_text_atomic(out.join("fig5_mi_matrix.csv"), &report.mi_csv()?)?;
+    if let Some(name) = &trial {
+        let settings = std::iter::once(profile.clone())
+            .chain(overrides.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let threads = candle_core::utils::get_num_threads();
+        let row = fig5::TrialRow::new(name, &settings, &report, &cpu_model(), threads);
+        fig5::record_trial(&PathBuf::from("figures/fig5_trials.csv"), &row)?;
+        println!("trial `{name}` recorded in figures/fig5_trials.csv");
+    }
     let weights = mi_core::io::read_safetensors(checkpoints.join("model.safetensors"))?;
     mi_core::io::write_safetensors(out.join("fig5_model.safetensors"), &weights)?;
     println!(
@@ -97,7 +145,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("active latents: {:?}", report.active);
     println!("{}", report.factor_scores_csv()?);
     println!("{}", report.mig_csv()?);
-    let finding = report.paper_finding(0.5);
+    let finding = report.paper_finding(fig5::LEARNED_RHO);
     println!(
         "{finding:?}\npaper's finding reproduced: {}",
         finding.reproduced()

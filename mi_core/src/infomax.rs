@@ -115,6 +115,35 @@ pub struct InfoMaxConfig {
     /// The lower bound on I(X; Y) in TC_ub (I_JS, as the paper).
     #[serde(default)]
     pub tc_lower: TcLower,
+    /// How the TC constraint is introduced (default: in full from step 0).
+    #[serde(default)]
+    pub tc_schedule: TcSchedule,
+}
+
+/// How the TC constraint enters the loss over training: off for `warmup` steps (I_JS and q(y)
+/// train alone, λ_TC is not updated), then its weight w_t rises linearly from 1/`ramp` to 1 over
+/// `ramp` steps. The loss uses w_t·λ_TC and dual ascent moves λ_TC by w_t·η_TC·(TC_ub − δ), so a
+/// constraint that is far from met when it switches on does not drive λ_TC up at once. The
+/// default (0, 0) is the constraint in full from step 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcSchedule {
+    /// Steps without the TC term.
+    pub warmup: usize,
+    /// Steps over which its weight rises to 1 after the warm-up (0: at once).
+    pub ramp: usize,
+}
+
+impl TcSchedule {
+    /// The weight w_t ∈ [0, 1] of the TC term at step t (0-based).
+    pub fn weight(&self, step: usize) -> f64 {
+        if step < self.warmup {
+            0.0
+        } else if self.ramp == 0 {
+            1.0
+        } else {
+            ((step - self.warmup + 1) as f64 / self.ramp as f64).min(1.0)
+        }
+    }
 }
 
 impl Default for InfoMaxConfig {
@@ -128,6 +157,7 @@ impl Default for InfoMaxConfig {
             noise_std: 0.5,
             penalty: Penalty::default(),
             tc_lower: TcLower::Js,
+            tc_schedule: TcSchedule::default(),
         }
     }
 }
@@ -219,10 +249,30 @@ impl Multipliers {
         }
     }
 
+    /// The multipliers step `step`'s loss uses: λ_TC weighted by the TC schedule's w_t.
+    pub fn at_step(&self, cfg: &InfoMaxConfig, step: usize) -> Self {
+        Self {
+            tc: self.tc * cfg.tc_schedule.weight(step),
+            smooth: self.smooth,
+        }
+    }
+
+    /// One dual-ascent step after step `step`: λ_TC ← max(0, λ_TC + w_t·η_TC·(TC_ub − δ)) (w_t
+    /// of [`TcSchedule`]; λ_TC is left alone while w_t = 0), λ_S ← max(0, λ_S + η_S·(R − γ)).
+    /// No-op for fixed penalties, and for a multiplier whose constraint value is not finite (a
+    /// diverged step must not reset λ).
+    pub fn update_at(&mut self, terms: &Terms, cfg: &InfoMaxConfig, step: usize) {
+        self.dual_step(terms, cfg, cfg.tc_schedule.weight(step));
+    }
+
     /// One dual-ascent step from a step's terms: λ_TC ← max(0, λ_TC + η_TC·(TC_ub − δ)),
     /// λ_S ← max(0, λ_S + η_S·(R − γ)). No-op for fixed penalties, and for a multiplier whose
     /// constraint value is not finite (a diverged step must not reset λ).
     pub fn update(&mut self, terms: &Terms, cfg: &InfoMaxConfig) {
+        self.dual_step(terms, cfg, 1.0);
+    }
+
+    fn dual_step(&mut self, terms: &Terms, cfg: &InfoMaxConfig, w_tc: f64) {
         if let Penalty::Dual {
             eta_tc, eta_smooth, ..
         } = cfg.penalty
@@ -234,7 +284,7 @@ impl Multipliers {
                     lambda
                 }
             };
-            self.tc = step(self.tc, eta_tc, terms.tc_ub - cfg.delta);
+            self.tc = step(self.tc, w_tc * eta_tc, terms.tc_ub - cfg.delta);
             self.smooth = step(self.smooth, eta_smooth, terms.kl - cfg.gamma);
         }
     }

@@ -64,6 +64,12 @@ fn trains_resumes_and_writes_the_figure_5_tables() -> mi_core::Result<()> {
     assert_eq!(longer.resumed_from, Some(4));
     assert_eq!(longer.history.logs.len(), 6);
     assert_eq!(longer.history.logs[..4], first.history.logs[..]);
+    // The saved model evaluated without training gives the run's own scores.
+    let saved = fig5::evaluate_saved(&more, &data, &dir.join("model.safetensors"), &Device::Cpu)?;
+    assert_eq!(saved.factor_scores, longer.factor_scores);
+    assert_eq!(saved.mi, longer.mi);
+    assert!(saved.history.logs.is_empty() && saved.train_seconds == 0.0);
+    assert!(fig5::evaluate_saved(&more, &data, &dir.join("config.json"), &Device::Cpu).is_err());
     // Other settings are another run: refused, not silently mixed.
     let other = Config {
         fit: mi_core::train::InfoMaxFit {
@@ -87,6 +93,33 @@ fn trains_resumes_and_writes_the_figure_5_tables() -> mi_core::Result<()> {
     assert!(first
         .mi_csv()?
         .starts_with("factor,latent_0,latent_1,latent_2\n"));
+
+    // The trials table: rows added, a rerun replacing its own row, read back as written.
+    let table = dir.join("trials.csv");
+    let a = fig5::TrialRow::new("a", "quick", &first, "test CPU", 1);
+    assert_eq!(a.steps, 4);
+    assert_eq!((a.batch, a.tc_lower.as_str()), (cfg.fit.batch_size, "tnce"));
+    let expected_i_js = first.history.logs.iter().map(|l| l.i_js).sum::<f64>() / 4.0;
+    assert!((a.i_js - expected_i_js).abs() < 1e-12);
+    fig5::record_trial(&table, &a)?;
+    let b = fig5::TrialRow::new("b, with a comma", "quick steps=6", &longer, "test CPU", 2);
+    fig5::record_trial(&table, &b)?;
+    let a6 = fig5::TrialRow {
+        settings: "rerun".into(),
+        ..fig5::TrialRow::new("a", "quick", &longer, "test CPU", 1)
+    };
+    fig5::record_trial(&table, &a6)?;
+    assert_eq!(fig5::read_trials(&table)?, vec![a6, b]);
+    // A file that is not a trials table is refused and left alone.
+    std::fs::write(&table, "x,y\n1,2\n").map_err(|e| mi_core::Error::Io {
+        path: table.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    assert!(fig5::record_trial(&table, &a).is_err());
+    assert_eq!(
+        std::fs::read_to_string(&table).ok().as_deref(),
+        Some("x,y\n1,2\n")
+    );
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }

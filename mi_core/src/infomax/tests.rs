@@ -331,6 +331,53 @@ fn dual_ascent_raises_lowers_and_clamps_fixed_stays() -> Result<()> {
 }
 
 #[test]
+fn tc_schedule_holds_then_ramps_the_tc_term_and_its_dual_step() -> Result<()> {
+    let cfg = InfoMaxConfig {
+        delta: 0.1,
+        penalty: Penalty::Dual {
+            eta_tc: 0.5,
+            eta_smooth: 0.25,
+            init_tc: 2.0,
+            init_smooth: 0.2,
+        },
+        tc_schedule: TcSchedule { warmup: 3, ramp: 4 },
+        ..tiny()
+    };
+    let w: Vec<f64> = (0..9).map(|t| cfg.tc_schedule.weight(t)).collect();
+    assert_eq!(w, [0.0, 0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0]);
+    assert_eq!(TcSchedule::default().weight(0), 1.0);
+    assert_eq!(TcSchedule { warmup: 2, ramp: 0 }.weight(2), 1.0);
+
+    let mut m = Multipliers::initial(&cfg);
+    assert_eq!(m.at_step(&cfg, 1).tc, 0.0);
+    assert_eq!(m.at_step(&cfg, 4).tc, 1.0);
+    assert_eq!(m.at_step(&cfg, 4).smooth, 0.2);
+    m.update_at(&terms_with(10.1, 1.0)?, &cfg, 2); // warm-up: λ_TC held, λ_S moves
+    assert_eq!(m.tc, 2.0);
+    m.update_at(&terms_with(2.1, 1.0)?, &cfg, 4); // w = 0.5: +0.5·0.5·2
+    assert!((m.tc - 2.5).abs() < 1e-12, "{m:?}");
+    m.update_at(&terms_with(0.1 - 20.0, 1.0)?, &cfg, 4); // clamped at 0, as without a schedule
+    assert_eq!(m.tc, 0.0);
+
+    // The loss of a warm-up step is the loss without the TC term.
+    let (_vm, im) = model(&cfg, DType::F64)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (b, k) = (6, cfg.encoder.latents);
+    let side = cfg.encoder.image_size;
+    let x = normals(&[b, 1, side, side], &mut rng, DType::F64)?;
+    let eps = normals(&[b, k], &mut rng, DType::F64)?;
+    let noise = normals(&[b, 1, side, side], &mut rng, DType::F64)?;
+    let m = Multipliers::initial(&cfg);
+    let warm = im.terms(&x, &eps, &noise, &m.at_step(&cfg, 0))?;
+    let off = im.terms(&x, &eps, &noise, &Multipliers { tc: 0.0, ..m })?;
+    let full = im.terms(&x, &eps, &noise, &m)?;
+    let value = |t: &Terms| -> Result<f64> { t.loss.to_scalar::<f64>() };
+    assert_eq!(value(&warm)?, value(&off)?);
+    assert!((value(&full)? - value(&off)? - 2.0 * (full.tc_ub - 0.1)).abs() < 1e-9);
+    Ok(())
+}
+
+#[test]
 fn bad_configs_are_errors_and_configs_round_trip() -> crate::Result<()> {
     let ok = InfoMaxConfig::default();
     ok.validate()?;

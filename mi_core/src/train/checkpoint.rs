@@ -127,6 +127,17 @@ impl<O: Objective> TrainLoop<O> {
     }
 }
 
+impl<O: Objective> TrainLoop<O> {
+    /// Sets the parameters from a `model.safetensors` written by [`TrainLoop::save`] (or a copy
+    /// of one), every name, shape and dtype checked; the optimiser, step and history are left as
+    /// they are. For evaluating a trained model without its checkpoint's other files.
+    pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let params = io::read_safetensors(path)?;
+        set_params(self.objective.varmap(), &params, path)
+    }
+}
+
 /// Sets every variable of `varmap` from `params` (read from `path`, named in errors), checking
 /// names, shapes and dtypes both ways.
 pub(crate) fn set_params(

@@ -181,7 +181,7 @@ impl Objective for InfoMaxRun {
         let k = self.config.encoder.latents;
         let eps = normal_tensor(rng, &[b, k], &self.device)?;
         let noise = normal_tensor(rng, &[b, 1, IMAGE_SIDE, IMAGE_SIDE], &self.device)?;
-        let m = self.multipliers;
+        let m = self.multipliers.at_step(&self.config, t);
         let terms = match self.fused.as_mut() {
             Some(fused) => {
                 self.model
@@ -231,9 +231,9 @@ impl Objective for InfoMaxRun {
         self.history.diverged_at
     }
 
-    fn after_update(&mut self, _log: &InfoMaxLog) -> Result<()> {
+    fn after_update(&mut self, log: &InfoMaxLog) -> Result<()> {
         if let Some(terms) = self.pending.take() {
-            self.multipliers.update(&terms, &self.config);
+            self.multipliers.update_at(&terms, &self.config, log.step);
         }
         Ok(())
     }

@@ -15,9 +15,9 @@ use super::metrics::{
 };
 use crate::data::dsprites::{self, Dsprites, FACTOR_NAMES, FACTOR_SIZES, NUM_IMAGES};
 use crate::error::{Error, Result};
-use crate::infomax::{InfoMaxConfig, TcLower};
+use crate::infomax::InfoMaxConfig;
 use crate::io::{num, write_csv};
-use crate::train::{AdamConfig, InfoMaxFit, InfoMaxHistory, InfoMaxLog, InfoMaxTrainer};
+use crate::train::{InfoMaxFit, InfoMaxHistory, InfoMaxLog, InfoMaxTrainer};
 use candle_core::{DType, Device};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -65,59 +65,7 @@ pub struct Config {
     pub eval: EvalConfig,
 }
 
-/// The objective of both profiles: the defaults with TNCE inside TC_ub (see [`Config::quick`]).
-fn infomax_profile() -> InfoMaxConfig {
-    InfoMaxConfig {
-        tc_lower: TcLower::Tnce,
-        ..InfoMaxConfig::default()
-    }
-}
-
 impl Config {
-    /// Both profiles bound I(X; Y) inside TC_ub by TNCE rather than the paper's I_JS
-    /// ([`TcLower`]): measured with the quick profile (200 steps, B = 64, seed 0), with I_JS the
-    /// constraint starts at TC_ub = 13 nats (I_JS = −13 before q(y) has learned anything), dual
-    /// ascent raises λ_TC to 5.9 and the encoder collapses — every latent's MBU → 0.00, I_JS
-    /// → −0.04 — while with TNCE I_JS reaches 1.76 nats, TC_ub 0.20 and two latents carry 0.47
-    /// and 1.98 nats. `infomax.tc_lower = TcLower::Js` restores the paper's choice.
-    ///
-    /// A few minutes on a 2-core CPU (~1 s per step at B = 64 there): 200 steps at B = 64 with
-    /// Adam at 5·10⁻⁴ and a 16,384-image evaluation — enough to see the objective's terms and
-    /// multipliers move, not the paper's result.
-    pub fn quick() -> Self {
-        Self {
-            infomax: infomax_profile(),
-            fit: InfoMaxFit {
-                steps: 200,
-                batch_size: 64,
-                adam: AdamConfig {
-                    lr: 5e-4,
-                    ..AdamConfig::default()
-                },
-                ..InfoMaxFit::default()
-            },
-            checkpoint_every: 50,
-            eval: EvalConfig {
-                images: 16_384,
-                ..EvalConfig::default()
-            },
-        }
-    }
-
-    /// The paper's setting as far as it is stated (spec §7.4): B = 256, Adam 1e-4, 10⁵ steps,
-    /// the whole factor grid evaluated. Hours on a CPU; resumable from its checkpoints.
-    pub fn paper() -> Self {
-        Self {
-            infomax: infomax_profile(),
-            fit: InfoMaxFit::default(),
-            checkpoint_every: 1_000,
-            eval: EvalConfig {
-                images: NUM_IMAGES,
-                ..EvalConfig::default()
-            },
-        }
-    }
-
     /// Checks every setting.
     pub fn validate(&self) -> Result<()> {
         self.infomax.validate()?;
@@ -215,9 +163,36 @@ pub fn run_with(
     config.validate()?;
     let (trainer, resumed_from, train_seconds) =
         train(config, data, checkpoint_dir, device, on_step)?;
+    evaluate(config, data, &trainer, resumed_from, train_seconds)
+}
+
+/// Evaluates a trained encoder without training it: the encoder and q(y) from `model` (the
+/// `model.safetensors` of a checkpoint, or the `fig5_model.safetensors` a run writes next to
+/// its figures), built with `config.infomax`. The report's history is empty, `resumed_from` is
+/// `None` and `train_seconds` 0: the run's own record (`figures/fig5_trials.csv`) says how it
+/// was trained.
+pub fn evaluate_saved(
+    config: &Config,
+    data: &Dsprites,
+    model: &Path,
+    device: &Device,
+) -> Result<Report> {
+    config.validate()?;
+    let mut trainer = InfoMaxTrainer::new(&config.infomax, &config.fit, device)?;
+    trainer.load_weights(model)?;
+    evaluate(config, data, &trainer, None, 0.0)
+}
+
+fn evaluate(
+    config: &Config,
+    data: &Dsprites,
+    trainer: &InfoMaxTrainer,
+    resumed_from: Option<usize>,
+    train_seconds: f64,
+) -> Result<Report> {
     let start = Instant::now();
     let indices = eval_indices(&config.eval)?;
-    let codes = posterior_means(&trainer, data, &indices, config.eval.batch)?;
+    let codes = posterior_means(trainer, data, &indices, config.eval.batch)?;
     let rows: Vec<[usize; 5]> = indices
         .iter()
         .map(|&i| Ok(dsprites::Factors::from_index(i)?.classes()))
