@@ -123,3 +123,72 @@ fn trains_resumes_and_writes_the_figure_5_tables() -> mi_core::Result<()> {
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
+
+/// The committed Figure 5 result: the trials table reads back, its `cpu` row is the `cpu`
+/// profile's run and agrees with `fig5_factor_scores.csv`, and the committed encoder loads into
+/// the `cpu` profile's model and scores images (a small subset here; the notebook scores 65,536).
+#[test]
+fn the_committed_cpu_run_matches_its_tables_and_loads() -> mi_core::Result<()> {
+    let figures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../figures");
+    let trials = fig5::read_trials(&figures.join("fig5_trials.csv"))?;
+    assert!(trials.len() >= 7, "{} trials", trials.len());
+    let cpu = trials
+        .iter()
+        .find(|t| t.trial == "cpu")
+        .ok_or_else(|| mi_core::Error::Io {
+            path: "figures/fig5_trials.csv".into(),
+            detail: "no `cpu` row".into(),
+        })?;
+    let profile = Config::cpu();
+    assert_eq!(cpu.settings, "cpu");
+    assert_eq!(
+        (cpu.batch, cpu.steps, cpu.lr, cpu.delta),
+        (
+            profile.fit.batch_size,
+            profile.fit.steps,
+            profile.fit.adam.lr,
+            profile.infomax.delta
+        )
+    );
+    assert_eq!(cpu.eval_images, profile.eval.images);
+    let scores = std::fs::read_to_string(figures.join("fig5_factor_scores.csv")).map_err(|e| {
+        mi_core::Error::Io {
+            path: "figures/fig5_factor_scores.csv".into(),
+            detail: e.to_string(),
+        }
+    })?;
+    let rho = |factor: &str| -> Option<f64> {
+        scores
+            .lines()
+            .find(|l| l.starts_with(&format!("{factor},")))
+            .and_then(|l| l.rsplit(',').next())
+            .and_then(|v| v.parse().ok())
+    };
+    for (factor, value) in [
+        ("shape", cpu.shape_rho),
+        ("scale", cpu.scale_rho),
+        ("orientation", cpu.orientation_rho),
+        ("pos_x", cpu.pos_x_rho),
+        ("pos_y", cpu.pos_y_rho),
+    ] {
+        assert_eq!(rho(factor), Some(value), "{factor}");
+    }
+
+    let small = Config {
+        eval: EvalConfig {
+            images: 1024,
+            ..profile.eval.clone()
+        },
+        ..profile
+    };
+    let report = fig5::evaluate_saved(
+        &small,
+        &Dsprites::procedural(),
+        &figures.join("fig5_model.safetensors"),
+        &Device::Cpu,
+    )?;
+    report.check()?;
+    assert_eq!(report.eval_images, 1024);
+    assert!(!report.active.is_empty(), "the trained encoder has active latents");
+    Ok(())
+}
