@@ -189,6 +189,9 @@ fn the_committed_cpu_run_matches_its_tables_and_loads() -> mi_core::Result<()> {
     )?;
     report.check()?;
     assert_eq!(report.eval_images, 1024);
-    assert!(!report.active.is_empty(), "the trained encoder has active latents");
+    assert!(
+        !report.active.is_empty(),
+        "the trained encoder has active latents"
+    );
     Ok(())
 }
