@@ -33,19 +33,6 @@ fn main() {
     }
 }
 
-/// `lscpu`'s model name, read from /proc/cpuinfo (the trials table records where it ran).
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
 /// A folder name from free text: letters, digits, `.`, `_` and `-` kept, the rest `-`.
 fn folder_name(text: &str) -> String {
     text.chars()
@@ -121,7 +108,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .collect::<Vec<_>>()
             .join(" ");
         let threads = candle_core::utils::get_num_threads();
-        let row = fig5::TrialRow::new(name, &settings, &report, &cpu_model(), threads);
+        let row = fig5::TrialRow::new(
+            name,
+            &settings,
+            &report,
+            &mi_core::limits::cpu_model(),
+            threads,
+        );
         fig5::record_trial(&PathBuf::from("figures/fig5_trials.csv"), &row)?;
         println!("trial `{name}` recorded in figures/fig5_trials.csv");
     }

@@ -34,6 +34,20 @@ pub fn physical_memory() -> u64 {
     })
 }
 
+/// The CPU's model name (`lscpu`'s "Model name") from `/proc/cpuinfo`, else "unknown CPU":
+/// printed beside every timing, since only timings on one CPU compare.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
 /// `MemTotal: N kB` of a `/proc/meminfo` text, in bytes.
 fn mem_total(meminfo: &str) -> Option<u64> {
     let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;

@@ -94,18 +94,7 @@ pub fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// The CPU's model name from /proc/cpuinfo.
-pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
+pub use mi_core::limits::cpu_model;
 
 /// Milliseconds with two decimals, "—" for NaN.
 pub fn fmt_ms(v: f64) -> String {

@@ -36,6 +36,20 @@ fn infomax_profile() -> InfoMaxConfig {
     }
 }
 
+/// The training of the CPU profiles: `steps` at batch size `batch_size`, Adam at 5·10⁻⁴ (5× the
+/// paper's 10⁻⁴, so that a run of minutes moves), seed 0.
+fn cpu_fit(steps: usize, batch_size: usize) -> InfoMaxFit {
+    InfoMaxFit {
+        steps,
+        batch_size,
+        adam: AdamConfig {
+            lr: 5e-4,
+            ..AdamConfig::default()
+        },
+        ..InfoMaxFit::default()
+    }
+}
+
 impl Config {
     /// Every profile bounds I(X; Y) inside TC_ub by TNCE rather than the paper's I_JS
     /// ([`TcLower`]): measured with the quick profile (200 steps, B = 64, seed 0), with I_JS the
@@ -50,15 +64,7 @@ impl Config {
     pub fn quick() -> Self {
         Self {
             infomax: infomax_profile(),
-            fit: InfoMaxFit {
-                steps: 200,
-                batch_size: 64,
-                adam: AdamConfig {
-                    lr: 5e-4,
-                    ..AdamConfig::default()
-                },
-                ..InfoMaxFit::default()
-            },
+            fit: cpu_fit(200, 64),
             checkpoint_every: 50,
             eval: EvalConfig {
                 images: 16_384,
@@ -82,15 +88,7 @@ impl Config {
                 delta: 0.5,
                 ..infomax_profile()
             },
-            fit: InfoMaxFit {
-                steps: 6_000,
-                batch_size: 256,
-                adam: AdamConfig {
-                    lr: 5e-4,
-                    ..AdamConfig::default()
-                },
-                ..InfoMaxFit::default()
-            },
+            fit: cpu_fit(6_000, 256),
             checkpoint_every: 500,
             eval: EvalConfig::default(),
         }
