@@ -442,6 +442,20 @@ fn estimate_prints_the_json_contract_and_repeats_with_a_seed() {
         (Some(600), Some(200))
     );
     assert!(v["warnings"].is_array());
+    let (est, se) = (
+        v["estimate"].as_f64().expect("estimate"),
+        v["std_err"].as_f64().expect("std_err"),
+    );
+    let ci: Vec<f64> = v["ci95"]
+        .as_array()
+        .expect("ci95 is [lo, hi]")
+        .iter()
+        .map(|b| b.as_f64().expect("finite bound"))
+        .collect();
+    assert_eq!(ci.len(), 2, "{v}");
+    assert!(se > 0.0, "{v}");
+    assert!((ci[0] - (est - 1.959_964 * se)).abs() < 1e-6, "{v}");
+    assert!((ci[1] - (est + 1.959_964 * se)).abs() < 1e-6, "{v}");
     let again = estimate_json(&inputs, &[]);
     assert_eq!(v["estimate"], again["estimate"]);
     assert_eq!(v["std_err"], again["std_err"]);

@@ -185,6 +185,7 @@ pub(super) fn train_one(
     let mut est = Estimate {
         estimate: test_mean,
         std_err: test_sem,
+        ci95: report::ci95(test_mean, test_sem),
         bound: bound.name(),
         kind: bound.kind(),
         lower_bound: bound.kind() == crate::bounds::BoundKind::Lower,

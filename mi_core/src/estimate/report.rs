@@ -13,6 +13,15 @@ use std::sync::Arc;
 pub const CAP_MARGIN: f64 = 0.2;
 /// Below this many rows the estimate gets a small-data warning.
 pub const FEW_ROWS: usize = 1000;
+/// The two-sided 95 % quantile of the standard normal, Φ⁻¹(0.975).
+pub const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The normal 95 % interval `estimate ± Z_95 · std_err`, or `None` when either is not finite or
+/// the standard error is negative.
+pub fn ci95(estimate: f64, std_err: f64) -> Option<[f64; 2]> {
+    (estimate.is_finite() && std_err.is_finite() && std_err >= 0.0)
+        .then_some([estimate - Z_95 * std_err, estimate + Z_95 * std_err])
+}
 
 /// One held-out estimate (nats). Non-finite numbers serialise as `null`.
 #[derive(Clone, Debug, Serialize)]
@@ -21,6 +30,9 @@ pub struct Estimate {
     pub estimate: f64,
     /// Its standard error: sd over the test batches / √(number of batches).
     pub std_err: f64,
+    /// The normal 95 % interval [`ci95`] of `estimate` (`null` when not finite). It covers the
+    /// test split's sampling noise for the kept critic, not the bound's gap to the true MI.
+    pub ci95: Option<[f64; 2]>,
     /// The bound's name (`infonce`, `alpha_0.05`, …).
     pub bound: String,
     /// Lower, upper or neither.
@@ -288,6 +300,7 @@ mod tests {
         Estimate {
             estimate: 1.0,
             std_err: 0.02,
+            ci95: ci95(1.0, 0.02),
             bound: "infonce".into(),
             kind: BoundKind::Lower,
             lower_bound: true,
@@ -318,6 +331,24 @@ mod tests {
 
     fn has(e: &Estimate, needle: &str) -> bool {
         warnings(e, 4000).iter().any(|w| w.contains(needle))
+    }
+
+    #[test]
+    fn ci95_is_the_normal_interval_and_none_when_not_finite() {
+        let [lo, hi] = ci95(1.0, 0.1).expect("finite");
+        assert!((lo - 0.804_003_601_545_994_6).abs() < 1e-12, "{lo}");
+        assert!((hi - 1.195_996_398_454_005_4).abs() < 1e-12, "{hi}");
+        assert_eq!(ci95(1.0, 0.0), Some([1.0, 1.0]));
+        for (e, se) in [
+            (f64::NAN, 0.1),
+            (1.0, f64::INFINITY),
+            (f64::NEG_INFINITY, 0.1),
+            (1.0, -0.1),
+        ] {
+            assert_eq!(ci95(e, se), None, "{e} {se}");
+        }
+        let json = base().to_json().expect("json");
+        assert!(json.contains("\"ci95\""), "{json}");
     }
 
     #[test]
