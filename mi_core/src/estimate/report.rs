@@ -13,14 +13,12 @@ use std::sync::Arc;
 pub const CAP_MARGIN: f64 = 0.2;
 /// Below this many rows the estimate gets a small-data warning.
 pub const FEW_ROWS: usize = 1000;
-/// The two-sided 95 % quantile of the standard normal, Φ⁻¹(0.975).
-pub const Z_95: f64 = 1.959_963_984_540_054;
-
-/// The normal 95 % interval `estimate ± Z_95 · std_err`, or `None` when either is not finite or
-/// the standard error is negative.
+/// The normal 95 % interval `estimate ± Φ⁻¹(0.975) · std_err`, or `None` when either is not
+/// finite or the standard error is negative.
 pub fn ci95(estimate: f64, std_err: f64) -> Option<[f64; 2]> {
+    let z = crate::special::normal_quantile(0.975);
     (estimate.is_finite() && std_err.is_finite() && std_err >= 0.0)
-        .then_some([estimate - Z_95 * std_err, estimate + Z_95 * std_err])
+        .then_some([estimate - z * std_err, estimate + z * std_err])
 }
 
 /// One held-out estimate (nats). Non-finite numbers serialise as `null`.
