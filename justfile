@@ -83,6 +83,14 @@ bench threads="1 2" rounds="3":
     for t in {{threads}}; do cargo bench --bench train_step --features mi_core/cli -- --threads $t --rounds {{rounds}}; done
     for t in {{threads}}; do cargo bench --bench encoder_step --features mi_core/cli -- --threads $t --rounds {{rounds}}; done
 
+# `mi estimate` vs bmi 0.1.3's InfoNCE, NWJ, DV and MINE on the same samples of every task
+# (n = 10,000): truth, ours, bmi's best, |error|, wall time, ratios (~1 h on 2 cores). Pass
+# e.g. `--tasks a,b`, `--seeds 10 --no-bmi` (SE vs spread across seeds), `--bmi-steps 10000`.
+bench-estimate *args:
+    bash bench/setup_bmi.sh
+    cargo build --release --features mi_core/cli --bin mi
+    .venv-bmi/bin/python bench/estimate_vs_bmi.py --mi target/release/mi {{args}}
+
 # The CUDA build compiled and linked here without a GPU: the CUDA 13.0 wheels from PyPI into
 # .venv-cuda, a libcuda link stub, then the CPU tests of that build (~25 min cold on 2 cores).
 # Compile --features cuda without a GPU (nvcc from PyPI wheels); leaves target/cuda/ for gpu-check.

@@ -428,6 +428,7 @@ fn estimate_prints_the_json_contract_and_repeats_with_a_seed() {
         "n_train",
         "n_test",
         "cap",
+        "eval_block",
         "warnings",
         "seconds",
     ] {
@@ -436,7 +437,9 @@ fn estimate_prints_the_json_contract_and_repeats_with_a_seed() {
     assert_eq!(v["bound"], "infonce");
     assert_eq!(v["lower_bound"], true);
     assert_eq!(v["batch_size"], 32);
-    assert!((v["cap"].as_f64().expect("cap") - 32f64.ln()).abs() < 1e-12);
+    // The bound is evaluated on all 200 test rows at once: its cap is log 200, not log B.
+    assert_eq!(v["eval_block"], 200);
+    assert!((v["cap"].as_f64().expect("cap") - 200f64.ln()).abs() < 1e-12);
     assert_eq!(
         (v["n_train"].as_u64(), v["n_test"].as_u64()),
         (Some(600), Some(200))

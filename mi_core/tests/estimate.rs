@@ -38,8 +38,9 @@ fn seeded_runs_repeat_exactly_and_seeds_differ() -> mi_core::Result<()> {
     let c = estimate(&x, &y, &EstimateConfig { seed: 1, ..quick() })?;
     assert_ne!(a.estimate, c.estimate);
     assert_eq!((a.n_train, a.n_val, a.n_test), (600, 200, 200));
-    assert_eq!(a.test_batches, 6);
-    assert_eq!(a.cap, Some(32f64.ln()));
+    // The separable critic is evaluated on all 200 test rows at once: cap log 200.
+    assert_eq!((a.test_batches, a.eval_block), (1, 200));
+    assert_eq!(a.cap, Some(200f64.ln()));
     assert!(a.lower_bound && a.estimate.is_finite() && a.std_err > 0.0);
     Ok(())
 }
@@ -121,7 +122,7 @@ fn saturated_infonce_and_small_data_are_flagged() -> mi_core::Result<()> {
             ..quick()
         },
     )?;
-    assert!(e.warnings.iter().any(|w| w.contains("cap log B")), "{e:?}");
+    assert!(e.warnings.iter().any(|w| w.contains("cap log M")), "{e:?}");
     assert!(
         e.warnings.iter().any(|w| w.contains("only 800 rows")),
         "{e:?}"

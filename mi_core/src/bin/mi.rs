@@ -136,6 +136,10 @@ struct EstimateArgs {
     #[arg(long, allow_negative_numbers = true)]
     #[arg(default_value_t = mi_core::EstimateConfig::default().hidden as i128)]
     hidden: i128,
+    /// Adam's learning rate.
+    #[arg(long, allow_negative_numbers = true)]
+    #[arg(default_value_t = mi_core::EstimateConfig::default().lr)]
+    lr: f64,
     /// Per-column transform fitted on the training rows.
     #[arg(long, value_enum, default_value_t = TransformArg::Gaussianize)]
     transform: TransformArg,
@@ -169,6 +173,7 @@ impl EstimateArgs {
             batch_size: self.batch_size()?,
             max_steps: whole_arg("estimate", "steps", self.steps, 1)?,
             hidden: whole_arg("estimate", "hidden", self.hidden, 1)?,
+            lr: self.lr,
             seed: self.seed()?,
             transform: match self.transform {
                 TransformArg::Gaussianize => Transform::Gaussianize,

@@ -398,17 +398,17 @@ mod tests {
             let (loaded, json) = TrainedCritic::load(&dir, &Device::Cpu)?;
             assert_eq!(json["estimate"].as_f64(), Some(est.estimate));
             assert_eq!(loaded.bound(), bound);
-            // The kept weights give the kept validation value, batch by batch.
-            let b = data.batch_size;
-            let k = (data.val.x.n / b).min(super::super::fit::MAX_VAL_BATCHES);
-            let v: Vec<f64> = (0..k)
-                .map(|j| {
-                    let idx: Vec<usize> = (j * b..(j + 1) * b).collect();
-                    let batch = data.val.batch_of(&idx, &Device::Cpu, DType::F32)?;
-                    super::super::fit::bound_value(loaded.model(), &bound, &batch)
-                })
-                .collect::<Result<_>>()?;
-            let (mean, _, _) = crate::experiments::mean_var_sem(&v);
+            // The kept weights give the kept validation value.
+            let fit = super::super::fit::eval_block(config.critic, data.val.x.n, data.batch_size);
+            let v = super::super::fit::evaluate_split(
+                loaded.model(),
+                &bound,
+                &data.val,
+                fit,
+                super::super::fit::MAX_VAL_BLOCKS,
+                false,
+            )?;
+            let mean = v.mean;
             assert_eq!(mean, est.validation_estimate, "{transform:?}");
             // Raw rows: the saved transforms and weights score them as the original critic does.
             let (xr, yr) = (x.narrow(0, 100, 32)?, y.narrow(0, 100, 32)?);

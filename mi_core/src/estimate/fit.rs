@@ -11,46 +11,127 @@ use crate::bounds::Bound;
 use crate::critic::CriticConfig;
 use crate::data::Batch;
 use crate::error::Result;
+use crate::train::CriticKind;
 use crate::train::{AdamConfig, FitConfig, Model, ModelConfig, Precision, Trainer};
-use candle_core::DType;
+use candle_core::{DType, Tensor};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Bound values of one model on consecutive disjoint batches of a split (at most `max_batches`).
-fn evaluate_split(
-    trainer: &Trainer,
-    rows: &RowStream,
-    b: usize,
-    max_batches: usize,
-) -> Result<Vec<f64>> {
-    let model = trainer.model();
-    let bound = trainer.bound();
-    let k = (rows.x.n / b).min(max_batches);
-    let mut values = Vec::with_capacity(k);
-    for j in 0..k {
-        let idx: Vec<usize> = (j * b..(j + 1) * b).collect();
-        let batch = rows.batch_of(&idx, model.device(), DType::F32)?;
-        values.push(bound_value(model, &bound, &batch)?);
+/// Most rows of one evaluation block of a separable critic: the block's M × M f64 scores
+/// (128 MiB at 4096) and the bound's temporaries of the same size.
+pub(super) const EVAL_BLOCK_MAX: usize = 4096;
+/// Groups of the delete-a-group jackknife that gives an evaluation's standard error.
+pub(super) const JACKKNIFE_GROUPS: usize = 10;
+
+/// Rows per evaluation block for a split of `n` rows trained at batch size `b`: the whole split
+/// (in equal blocks of at most [`EVAL_BLOCK_MAX`]) for the separable critic, whose M × M scores
+/// cost 2M network passes; `b` for the concat critic, whose scores cost M² passes.
+pub(super) fn eval_block(critic: CriticKind, n: usize, b: usize) -> usize {
+    match critic {
+        CriticKind::Concat => b.min(n),
+        _ => {
+            let blocks = n.div_ceil(EVAL_BLOCK_MAX).max(1);
+            (n / blocks).max(b.min(n))
+        }
     }
-    Ok(values)
 }
 
-/// The bound's value (f64, no gradient) of `model` on one batch of transformed rows.
-pub(super) fn bound_value(model: &Model, bound: &Bound, batch: &Batch) -> Result<f64> {
+/// A bound evaluated on a split in disjoint blocks of `block` rows: the mean over the blocks
+/// and its jackknife standard error.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SplitValue {
+    pub mean: f64,
+    pub std_err: f64,
+    pub blocks: usize,
+    pub block: usize,
+    /// Standard deviation of the value over the blocks (NaN for one block).
+    pub block_sd: f64,
+}
+
+/// The bound of `model` on the first `max_blocks` disjoint blocks of `m` rows of a
+/// split. With `jackknife`, the standard error is the blocks' spread when there are at least
+/// [`JACKKNIFE_GROUPS`] of them; otherwise each block's variance comes from a delete-a-group jackknife ([`JACKKNIFE_GROUPS`]
+/// groups of rows, each left out of rows and columns of the score matrix in turn), which
+/// accounts for the rows sharing their negatives; the blocks are independent. Without it the
+/// standard error is NaN (one bound evaluation per block instead of 1 + [`JACKKNIFE_GROUPS`]).
+pub(super) fn evaluate_split(
+    model: &Model,
+    bound: &Bound,
+    rows: &RowStream,
+    m: usize,
+    max_blocks: usize,
+    jackknife: bool,
+) -> Result<SplitValue> {
+    let k = (rows.x.n / m).min(max_blocks).max(1);
+    let m = m.min(rows.x.n);
+    let (mut values, mut var) = (Vec::with_capacity(k), 0.0);
+    for j in 0..k {
+        let idx: Vec<usize> = (j * m..(j + 1) * m).collect();
+        let batch = rows.batch_of(&idx, model.device(), DType::F32)?;
+        let (scores, base) = scores_f64(model, &batch)?;
+        let value = evaluate(bound, &scores, base.as_ref())?;
+        if jackknife && k < JACKKNIFE_GROUPS {
+            var += jackknife_var(bound, &scores, base.as_ref())?;
+        }
+        values.push(value);
+    }
+    let (mean, block_var, block_sem) = crate::experiments::mean_var_sem(&values);
+    Ok(SplitValue {
+        mean,
+        std_err: match jackknife {
+            false => f64::NAN,
+            // Enough independent blocks (the concat critic's B-row blocks): their spread.
+            true if k >= JACKKNIFE_GROUPS => block_sem,
+            true => var.sqrt() / k as f64,
+        },
+        blocks: k,
+        block: m,
+        block_sd: if k > 1 { block_var.sqrt() } else { f64::NAN },
+    })
+}
+
+/// The delete-a-group jackknife variance of the bound on one block's scores `[M, M]`.
+fn jackknife_var(bound: &Bound, scores: &Tensor, base: Option<&Tensor>) -> Result<f64> {
+    let m = scores.dim(0)?;
+    let g = JACKKNIFE_GROUPS.min(m / 2);
+    if g < 2 {
+        return Ok(f64::NAN);
+    }
+    let mut left_out = Vec::with_capacity(g);
+    for k in 0..g {
+        let (lo, hi) = (k * m / g, (k + 1) * m / g);
+        let keep: Vec<u32> = (0..m as u32)
+            .filter(|&i| (i as usize) < lo || (i as usize) >= hi)
+            .collect();
+        let keep = Tensor::new(keep.as_slice(), scores.device())?;
+        let s = scores.index_select(&keep, 0)?.index_select(&keep, 1)?;
+        let b = base.map(|b| b.index_select(&keep, 0)).transpose()?;
+        left_out.push(evaluate(bound, &s, b.as_ref())?);
+    }
+    let mean = left_out.iter().sum::<f64>() / g as f64;
+    let ss: f64 = left_out.iter().map(|v| (v - mean).powi(2)).sum();
+    Ok((g - 1) as f64 / g as f64 * ss)
+}
+
+/// The model's scores `[M, M]` and log-baseline `[M]` on a batch, in f64 without gradient.
+fn scores_f64(model: &Model, batch: &Batch) -> Result<(Tensor, Option<Tensor>)> {
     let scores = model.scores(batch, None)?.to_dtype(DType::F64)?.detach();
     let base = model
         .log_baseline(&batch.y)?
         .map(|t| t.to_dtype(DType::F64).map(|t| t.detach()))
         .transpose()?;
-    Ok(bound.evaluate(&scores, base.as_ref())?.to_scalar::<f64>()?)
+    Ok((scores, base))
 }
 
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len().max(1) as f64
+fn evaluate(bound: &Bound, scores: &Tensor, base: Option<&Tensor>) -> Result<f64> {
+    Ok(bound.evaluate(scores, base)?.to_scalar::<f64>()?)
 }
 
-/// Most validation batches per evaluation (bounds its cost).
-pub(super) const MAX_VAL_BATCHES: usize = 32;
+/// The bound's value (f64, no gradient) of `model` on one batch of transformed rows.
+pub(super) fn bound_value(model: &Model, bound: &Bound, batch: &Batch) -> Result<f64> {
+    let (scores, base) = scores_f64(model, batch)?;
+    evaluate(bound, &scores, base.as_ref())
+}
 
 /// The model [`train_one`] trains for `bound` on X and Y of these widths.
 fn model_config(config: &EstimateConfig, dim_x: usize, dim_y: usize, bound: &Bound) -> ModelConfig {
@@ -123,6 +204,9 @@ pub(super) fn training_bytes(
     ])
 }
 
+/// Most validation blocks per evaluation (bounds its cost for the concat critic).
+pub(super) const MAX_VAL_BLOCKS: usize = 32;
+
 /// Trains one bound with early stopping and evaluates it on the test split.
 pub(super) fn train_one(
     data: &Prepared,
@@ -148,13 +232,23 @@ pub(super) fn train_one(
         config.max_steps as u64,
         "steps",
     );
-    // (mean, standard error) of the bound over the validation batches.
-    let validate = |t: &Trainer| -> Result<(f64, f64)> {
-        let v = evaluate_split(t, &data.val, b, MAX_VAL_BATCHES)?;
-        let (m, _, sem) = crate::experiments::mean_var_sem(&v);
-        Ok((m, sem))
+    let m_val = eval_block(config.critic, data.val.x.n, b);
+    let m_test = eval_block(config.critic, data.test.x.n, b);
+    // The bound on the validation split. Successive evaluations score the same rows, so their
+    // difference is far less noisy than the value's standard error: any gain counts as a new
+    // best (and the jackknife, 11 evaluations of the bound, is left to the test split).
+    let validate = |t: &Trainer| -> Result<f64> {
+        Ok(evaluate_split(
+            t.model(),
+            &t.bound(),
+            &data.val,
+            m_val,
+            MAX_VAL_BLOCKS,
+            false,
+        )?
+        .mean)
     };
-    let (v0, _) = validate(&trainer)?;
+    let v0 = validate(&trainer)?;
     let mut stop = EarlyStop::new(trainer.model().varmap(), v0, config.patience)?;
     while trainer.step() < config.max_steps && !trainer.diverged() {
         let until = (trainer.step() + config.eval_every).min(config.max_steps);
@@ -167,30 +261,29 @@ pub(super) fn train_one(
         if trainer.diverged() {
             break;
         }
-        let (v, se) = validate(&trainer)?;
-        if stop.observe(v, se, trainer.step())? {
+        if stop.observe(validate(&trainer)?, 0.0, trainer.step())? {
             break;
         }
     }
     progress.finish();
     let steps = trainer.step();
     stop.restore()?;
-    let test = evaluate_split(&trainer, &data.test, b, usize::MAX)?;
-    let train = evaluate_split(&trainer, &data.train, b, test.len())?;
+    let (model, bound_) = (trainer.model(), trainer.bound());
+    let test = evaluate_split(model, &bound_, &data.test, m_test, usize::MAX, true)?;
+    let train = evaluate_split(model, &bound_, &data.train, m_test, test.blocks, false)?;
     let alpha = match bound {
         Bound::Interpolated { alpha } => Some(alpha.value()),
         _ => None,
     };
-    let (test_mean, test_var, test_sem) = crate::experiments::mean_var_sem(&test);
     let mut est = Estimate {
-        estimate: test_mean,
-        std_err: test_sem,
-        ci95: report::ci95(test_mean, test_sem),
+        estimate: test.mean,
+        std_err: test.std_err,
+        ci95: report::ci95(test.mean, test.std_err),
         bound: bound.name(),
         kind: bound.kind(),
         lower_bound: bound.kind() == crate::bounds::BoundKind::Lower,
         alpha,
-        cap: bound.cap(b),
+        cap: bound.cap(test.block),
         batch_size: b,
         steps,
         best_step: stop.best_step(),
@@ -200,10 +293,11 @@ pub(super) fn train_one(
         n_val: data.val.x.n,
         n_test: data.test.x.n,
         n_dropped: data.n_dropped,
-        test_batches: test.len(),
-        test_batch_sd: test_var.sqrt(),
+        eval_block: test.block,
+        test_batches: test.blocks,
+        test_batch_sd: test.block_sd,
         validation_estimate: stop.best(),
-        train_estimate: mean(&train),
+        train_estimate: train.mean,
         critic: config.critic,
         transform: config.transform,
         seed: config.seed,

@@ -11,18 +11,22 @@
 //!    by injective maps of X and of Y, so this changes what the critic sees, not the target.
 //! 4. **Train.** The critic (separable by default) is trained on random minibatches of the
 //!    training rows with the crate's one training loop ([`crate::train::Trainer`]). Every
-//!    `eval_every` steps the bound is evaluated on the validation split; the weights with the best
-//!    validation value are kept (a new best must beat the old by half a validation standard
-//!    error), and training stops after `patience` evaluations without improvement (early
-//!    stopping), at `max_steps`, or on divergence.
-//! 5. **Report.** The bound is evaluated with the kept weights on disjoint test minibatches of
-//!    size B: the estimate is their mean, the standard error their standard deviation over √k.
-//!    The test rows took no part in training or in any choice, so for a lower bound the
-//!    estimate is a lower bound on I(X; Y) in expectation (up to the transform's clamped tails).
+//!    `eval_every` steps the bound is evaluated on the whole validation split (below); the
+//!    weights with the best validation value are kept, and training stops after `patience`
+//!    evaluations without improvement (early stopping), at `max_steps`, or on divergence.
+//! 5. **Report.** The bound is evaluated with the kept weights on the whole test split: for the
+//!    separable critic on the M × M score matrix of all its M rows (in equal blocks of at most
+//!    4096 rows), so InfoNCE's cap is log M rather than log B and its bias at a fixed critic is
+//!    smaller; for the concat critic, whose M × M scores cost M² network passes, on disjoint
+//!    blocks of B rows. The standard error is the spread over the blocks where there are at
+//!    least 10, else a delete-a-group jackknife over the rows of each block (the rows share
+//!    their negatives), combined over the independent blocks. The test
+//!    rows took no part in training or in any choice, so for a lower bound the estimate is a
+//!    lower bound on I(X; Y) in expectation (up to the transform's clamped tails).
 //!
 //! `bound = auto` trains InfoNCE first. If its validation value is more than
-//! [`AUTO_SATURATION_MARGIN`] below its cap log B, InfoNCE (the lowest-variance lower bound) is
-//! reported; otherwise the interpolated bound I_α, whose cap is 1 + log((B − 1)/α), is trained
+//! [`AUTO_SATURATION_MARGIN`] below its cap log M, InfoNCE (the lowest-variance lower bound) is
+//! reported; otherwise the interpolated bound I_α, whose cap is 1 + log((M − 1)/α), is trained
 //! with α from [`recommend_alpha`] at that estimate, and the better of the two on the validation
 //! split is reported. The result says why.
 
@@ -384,13 +388,15 @@ pub fn estimate(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<Estim
 
 fn auto(data: &Prepared, config: &EstimateConfig) -> Result<Estimate> {
     let b = data.batch_size;
+    let m = fit::eval_block(config.critic, data.val.x.n, b);
     let mut nce = train_one(data, Bound::InfoNce, config)?;
-    let cap = (b as f64).ln();
+    let cap = (m as f64).ln();
     let v = nce.validation_estimate;
     if v < cap - AUTO_SATURATION_MARGIN {
         nce.why = Some(format!(
             "auto: InfoNCE's validation estimate {v:.3} nats is more than \
-             {AUTO_SATURATION_MARGIN} nats below its cap log B = {cap:.3} (B = {b}), so InfoNCE, \
+             {AUTO_SATURATION_MARGIN} nats below its cap log M = {cap:.3} (M = {m} validation \
+             rows per evaluation block), so InfoNCE, \
              the lowest-variance lower bound, is not saturated"
         ));
         return Ok(nce);
@@ -399,10 +405,11 @@ fn auto(data: &Prepared, config: &EstimateConfig) -> Result<Estimate> {
     let mut alpha = train_one(data, bound, config)?;
     let why = format!(
         "auto: InfoNCE's validation estimate {v:.3} nats is within {AUTO_SATURATION_MARGIN} nats \
-         of its cap log B = {cap:.3} (B = {b}); trained I_α with α = {} (Figure 4's best-α map \
-         at that estimate; cap {:.3}); reported the larger validation estimate: ",
+         of its cap log M = {cap:.3} (M = {m} validation rows per evaluation block); trained \
+         I_α with α = {} (Figure 4's best-α map at B = {b} and that estimate; cap {:.3}); \
+         reported the larger validation estimate: ",
         bound_alpha(&bound),
-        bound.cap(b).unwrap_or(f64::INFINITY)
+        bound.cap(m).unwrap_or(f64::INFINITY)
     );
     if alpha.validation_estimate >= v {
         alpha.why = Some(format!(

@@ -11,6 +11,9 @@ use std::sync::Arc;
 
 /// InfoNCE or I_α within this many nats of its cap reads as saturated.
 pub const CAP_MARGIN: f64 = 0.2;
+/// A high-variance bound (NWJ, TUBA, DV, JS, SMILE) whose standard error exceeds this fraction
+/// of the estimate (and this many nats) gets a warning.
+pub const HIGH_SE_FRACTION: f64 = 0.1;
 /// Below this many rows the estimate gets a small-data warning.
 pub const FEW_ROWS: usize = 1000;
 /// The normal 95 % interval `estimate ± Φ⁻¹(0.975) · std_err`, or `None` when either is not
@@ -24,9 +27,11 @@ pub fn ci95(estimate: f64, std_err: f64) -> Option<[f64; 2]> {
 /// One held-out estimate (nats). Non-finite numbers serialise as `null`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Estimate {
-    /// Mean of the bound over the test batches.
+    /// Mean of the bound over the test blocks.
     pub estimate: f64,
-    /// Its standard error: sd over the test batches / √(number of batches).
+    /// Its standard error: the spread over the test blocks when there are at least 10 of them
+    /// (the concat critic), else a delete-a-group jackknife within each block (rows share their
+    /// negatives), combined over the independent blocks.
     pub std_err: f64,
     /// The normal 95 % interval [`ci95`] of `estimate` (`null` when not finite). It covers the
     /// test split's sampling noise for the kept critic, not the bound's gap to the true MI.
@@ -39,7 +44,8 @@ pub struct Estimate {
     pub lower_bound: bool,
     /// α of I_α.
     pub alpha: Option<f64>,
-    /// The deterministic cap at this batch size (log B for InfoNCE, 1 + log((B − 1)/α) for I_α).
+    /// The deterministic cap at the evaluation block size M (log M for InfoNCE, 1 + log((M − 1)/α)
+    /// for I_α).
     pub cap: Option<f64>,
     /// Minibatch size B.
     pub batch_size: usize,
@@ -59,13 +65,16 @@ pub struct Estimate {
     pub n_test: usize,
     /// Rows dropped for NaN/±∞.
     pub n_dropped: usize,
-    /// Number of disjoint test batches.
+    /// Rows per evaluation block M: the bound is evaluated on M × M score matrices of the test
+    /// split (the whole split for the separable critic, up to 4096 rows; B for concat).
+    pub eval_block: usize,
+    /// Number of disjoint test blocks.
     pub test_batches: usize,
-    /// Standard deviation of the bound over the test batches.
+    /// Standard deviation of the bound over the test blocks (`null` for one block).
     pub test_batch_sd: f64,
     /// The best validation value (the one early stopping kept).
     pub validation_estimate: f64,
-    /// The bound on as many training batches as test batches, with the kept weights.
+    /// The bound on as many training blocks as test blocks, with the kept weights.
     pub train_estimate: f64,
     /// The critic.
     pub critic: CriticKind,
@@ -222,15 +231,17 @@ pub(crate) fn warnings(e: &Estimate, max_steps: usize) -> Vec<String> {
         if e.estimate > cap - CAP_MARGIN {
             w.push(if e.bound == "infonce" {
                 format!(
-                    "InfoNCE is within {CAP_MARGIN} nats of its cap log B = {cap:.3}: the true \
-                     MI may be much larger — raise the batch size (--batch-size) or use \
-                     --bound interpolated"
+                    "InfoNCE is within {CAP_MARGIN} nats of its cap log M = {cap:.3} (M = {} \
+                     rows per evaluation block): the true MI may be much larger — give more \
+                     rows or use --bound interpolated",
+                    e.eval_block
                 )
             } else {
                 format!(
-                    "{} is within {CAP_MARGIN} nats of its cap 1 + log((B − 1)/α) = {cap:.3}: \
-                     the true MI may be larger — raise the batch size or lower α",
-                    e.bound
+                    "{} is within {CAP_MARGIN} nats of its cap 1 + log((M − 1)/α) = {cap:.3} \
+                     (M = {} rows per evaluation block): the true MI may be larger — give more \
+                     rows or lower α",
+                    e.bound, e.eval_block
                 )
             });
         }
@@ -238,11 +249,11 @@ pub(crate) fn warnings(e: &Estimate, max_steps: usize) -> Vec<String> {
     let high_variance = matches!(e.bound.as_str(), "nwj" | "tuba" | "dv")
         || e.bound.starts_with("js")
         || e.bound.starts_with("smile");
-    if high_variance && e.test_batch_sd > (0.5 * e.estimate.abs()).max(1.0) {
+    if high_variance && e.std_err > (HIGH_SE_FRACTION * e.estimate.abs()).max(HIGH_SE_FRACTION) {
         w.push(format!(
-            "{}'s value varies by {:.2} nats (sd) from one test batch to the next: the \
-             exponential term's variance explodes at high MI; prefer infonce or interpolated",
-            e.bound, e.test_batch_sd
+            "{}'s standard error is {:.2} nats: the exponential term's variance explodes at \
+             high MI; prefer infonce or interpolated",
+            e.bound, e.std_err
         ));
     }
     if let Some(t) = e.diverged_at {
@@ -278,8 +289,10 @@ pub(crate) fn warnings(e: &Estimate, max_steps: usize) -> Vec<String> {
             e.estimate
         ));
     }
-    if e.test_batches < 2 {
-        w.push("only one test batch: no standard error (give more rows)".into());
+    if !e.std_err.is_finite() {
+        w.push(
+            "no standard error: the test split is too small to resample (give more rows)".into(),
+        );
     }
     if e.kind != BoundKind::Lower {
         w.push(format!(
@@ -313,8 +326,9 @@ mod tests {
             n_val: 2000,
             n_test: 2000,
             n_dropped: 0,
-            test_batches: 15,
-            test_batch_sd: 0.08,
+            eval_block: 2000,
+            test_batches: 1,
+            test_batch_sd: f64::NAN,
             validation_estimate: 1.01,
             train_estimate: 1.05,
             critic: CriticKind::Separable,
@@ -366,7 +380,7 @@ mod tests {
                 estimate: cap - 0.1,
                 ..base()
             },
-            "cap log B"
+            "cap log M"
         ));
         let alpha = Estimate {
             bound: "alpha_0.1".into(),
@@ -379,10 +393,17 @@ mod tests {
         let nwj = Estimate {
             bound: "nwj".into(),
             cap: None,
-            test_batch_sd: 3.0,
+            std_err: 0.3,
             ..base()
         };
         assert!(has(&nwj, "variance explodes"));
+        assert!(!has(
+            &Estimate {
+                std_err: 0.05,
+                ..nwj.clone()
+            },
+            "variance explodes"
+        ));
         assert!(has(
             &Estimate {
                 diverged_at: Some(77),
@@ -419,7 +440,7 @@ mod tests {
                 std_err: f64::NAN,
                 ..base()
             },
-            "one test batch"
+            "no standard error"
         ));
         let dv = Estimate {
             bound: "dv".into(),
