@@ -36,6 +36,20 @@ pub(super) fn eval_block(critic: CriticKind, n: usize, b: usize) -> usize {
     }
 }
 
+/// M × M matrices alive while one block is evaluated: the f32 scores, their f64 copy, the
+/// bound's temporaries and a jackknife sub-matrix.
+const EVAL_MATRICES: usize = 4;
+
+/// The most memory one evaluation block ([`eval_block`]) of any split of at most `n` rows
+/// needs; `None` if the count overflows.
+pub(super) fn evaluation_bytes(critic: CriticKind, n: usize, b: usize) -> Option<u64> {
+    let m = match critic {
+        CriticKind::Concat => b.min(n),
+        _ => n.min(EVAL_BLOCK_MAX).max(b.min(n)),
+    };
+    crate::limits::bytes_of(&[m, m, 8, EVAL_MATRICES])
+}
+
 /// A bound evaluated on a split in disjoint blocks of `block` rows: the mean over the blocks
 /// and its jackknife standard error.
 #[derive(Clone, Copy, Debug)]
@@ -50,10 +64,11 @@ pub(super) struct SplitValue {
 
 /// The bound of `model` on the first `max_blocks` disjoint blocks of `m` rows of a
 /// split. With `jackknife`, the standard error is the blocks' spread when there are at least
-/// [`JACKKNIFE_GROUPS`] of them; otherwise each block's variance comes from a delete-a-group jackknife ([`JACKKNIFE_GROUPS`]
-/// groups of rows, each left out of rows and columns of the score matrix in turn), which
-/// accounts for the rows sharing their negatives; the blocks are independent. Without it the
-/// standard error is NaN (one bound evaluation per block instead of 1 + [`JACKKNIFE_GROUPS`]).
+/// [`JACKKNIFE_GROUPS`] of them; otherwise each block's variance comes from a delete-a-group
+/// jackknife ([`JACKKNIFE_GROUPS`] groups of rows, each left out of rows and columns of the
+/// score matrix in turn), which accounts for the rows sharing their negatives; the blocks are
+/// independent. Without it the standard error is NaN (one bound evaluation per block instead
+/// of 1 + [`JACKKNIFE_GROUPS`]).
 pub(super) fn evaluate_split(
     model: &Model,
     bound: &Bound,
@@ -317,4 +332,30 @@ pub(super) fn train_one(
     )));
     est.seconds = start.elapsed().as_secs_f64();
     Ok(est)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evaluation_bytes_bound_every_split_size() {
+        for critic in [CriticKind::Separable, CriticKind::Concat] {
+            for b in [2, 64, 256] {
+                for n in [2, 100, 4095, 4096, 4097, 9000, 50_000] {
+                    let most = evaluation_bytes(critic, n, b).expect("small sizes");
+                    for k in (2..=n).step_by(97).chain([n]) {
+                        let m = eval_block(critic, k, b);
+                        assert!(m <= k, "block {m} of a {k}-row split");
+                        let need = crate::limits::bytes_of(&[m, m, 8, EVAL_MATRICES]);
+                        assert!(need.expect("small") <= most, "{critic:?} n {n} k {k} b {b}");
+                    }
+                }
+            }
+        }
+        // Separable blocks cover the split in equal parts of at most EVAL_BLOCK_MAX rows.
+        assert_eq!(eval_block(CriticKind::Separable, 4096, 64), 4096);
+        assert_eq!(eval_block(CriticKind::Separable, 4097, 64), 2048);
+        assert_eq!(eval_block(CriticKind::Concat, 4097, 64), 64);
+    }
 }

@@ -314,6 +314,7 @@ fn check_memory(config: &EstimateConfig, x: &Rows, y: &Rows) -> Result<()> {
         bytes_of(&[n, x.dim, 8, DATA_COPIES]),
         bytes_of(&[n, y.dim, 8, DATA_COPIES]),
         fit::training_bytes(config, x.dim, y.dim, b),
+        fit::evaluation_bytes(config.critic, n, b),
     ]);
     crate::limits::check_memory(
         "estimate",
