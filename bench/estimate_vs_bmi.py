@@ -105,7 +105,7 @@ def main():
             d, truth = sample(a.mi, task, a.n, s, root)
             xp, yp = os.path.join(d, "x.npy"), os.path.join(d, "y.npy")
             e, t_ours = run_ours(a.mi, xp, yp, a.mi_args.split())
-            r = {"task": task, "seed": s, "truth": truth, "ours": e["estimate"], "se": e["std_err"], "bound": e["bound"], "t_ours": t_ours}
+            r = {"task": task, "seed": s, "truth": truth, "ours": e["estimate"], "se": e["std_err"], "bound": e["bound"], "val": e["validation_estimate"], "critic": e["critic"], "t_ours": t_ours}
             if not a.no_bmi and s == 0:
                 x, y = np.load(xp), np.load(yp)
                 for name in BMI_ESTIMATORS:

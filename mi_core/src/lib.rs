@@ -50,7 +50,7 @@ pub mod tasks;
 pub mod train;
 
 pub use error::{Error, Result};
-pub use estimate::{estimate, EstimateConfig};
+pub use estimate::{estimate, CriticChoice, EstimateConfig};
 
 // Re-exported so that notebooks (which `:dep` only this crate) and users name the same versions.
 pub use candle_core;

@@ -417,7 +417,8 @@ fn estimate_prints_the_json_contract_and_repeats_with_a_seed() {
     let dir = sample_task("normal-1x1-0.75", 1000, 1);
     let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
     let inputs = ["--x", p(&x), "--y", p(&y)];
-    let v = estimate_json(&inputs, &[]);
+    let sep = ["--critic", "separable"];
+    let v = estimate_json(&inputs, &sep);
     for key in [
         "estimate",
         "std_err",
@@ -459,11 +460,19 @@ fn estimate_prints_the_json_contract_and_repeats_with_a_seed() {
     assert!(se > 0.0, "{v}");
     assert!((ci[0] - (est - 1.959_964 * se)).abs() < 1e-6, "{v}");
     assert!((ci[1] - (est + 1.959_964 * se)).abs() < 1e-6, "{v}");
-    let again = estimate_json(&inputs, &[]);
+    let again = estimate_json(&inputs, &sep);
     assert_eq!(v["estimate"], again["estimate"]);
     assert_eq!(v["std_err"], again["std_err"]);
-    let other = estimate_json(&inputs, &["--seed", "1"]);
+    let other = estimate_json(&inputs, &["--seed", "1", "--critic", "separable"]);
     assert_ne!(v["estimate"], other["estimate"]);
+    // The default critic is chosen on validation between both kinds, and says so.
+    let auto = estimate_json(&inputs, &[]);
+    let why = auto["why"].as_str().expect("why");
+    assert!(
+        why.contains("separable") && why.contains("concat"),
+        "{auto}"
+    );
+    assert!(["separable", "concat"].contains(&auto["critic"].as_str().expect("critic")));
     // The table format prints the same estimate.
     let (code, out, _) = mi(&[
         "estimate",

@@ -3,7 +3,7 @@
 use candle_core::{Device, Tensor};
 use mi_core::data::Sampler;
 use mi_core::estimate::{estimate_all, BoundChoice, Transform};
-use mi_core::{estimate, EstimateConfig};
+use mi_core::{estimate, CriticChoice, EstimateConfig};
 use rand::SeedableRng;
 
 fn sample(name: &str, n: usize, seed: u64) -> (Tensor, Tensor) {
@@ -24,8 +24,41 @@ fn quick() -> EstimateConfig {
         eval_every: 20,
         hidden: 32,
         batch_size: Some(32),
+        critic: CriticChoice::Separable,
         ..EstimateConfig::default()
     }
+}
+
+#[test]
+fn auto_critic_reports_the_candidate_with_the_larger_validation_value() -> mi_core::Result<()> {
+    let (x, y) = sample("normal-dense-5x5-0.5", 1000, 3);
+    let auto = EstimateConfig {
+        critic: CriticChoice::Auto,
+        ..quick()
+    };
+    let e = estimate(&x, &y, &auto)?;
+    let s = estimate(&x, &y, &quick())?;
+    let c = estimate(
+        &x,
+        &y,
+        &EstimateConfig {
+            critic: CriticChoice::Concat,
+            hidden: mi_core::estimate::AUTO_CONCAT_HIDDEN,
+            lr: mi_core::estimate::AUTO_CONCAT_LR,
+            ..quick()
+        },
+    )?;
+    let pick = if c.validation_estimate > s.validation_estimate {
+        &c
+    } else {
+        &s
+    };
+    assert_eq!(e.critic, pick.critic);
+    assert_eq!(e.validation_estimate, pick.validation_estimate);
+    assert_eq!((e.estimate, e.std_err), (pick.estimate, pick.std_err));
+    let why = e.why.as_deref().unwrap_or("");
+    assert!(why.contains("separable") && why.contains("concat"), "{why}");
+    Ok(())
 }
 
 #[test]
@@ -115,7 +148,7 @@ fn saturated_infonce_and_small_data_are_flagged() -> mi_core::Result<()> {
         &y,
         &EstimateConfig {
             batch_size: Some(2),
-            critic: mi_core::train::CriticKind::Concat,
+            critic: mi_core::CriticChoice::Concat,
             max_steps: 300,
             eval_every: 50,
             lr: 2e-3,

@@ -105,7 +105,14 @@ fn checkpoint_writes_the_kept_critic_which_reloads_to_the_same_scores() {
             .expect("json");
     assert_eq!(cfg["format"], "mi_core.estimate.v1");
     assert_eq!(cfg["batch_size"], 32);
-    assert_eq!(cfg["model"]["net"]["hidden"], 16);
+    // The critic `auto` kept, at the width it trained with.
+    assert_eq!(cfg["model"]["critic"], v["critic"]);
+    let hidden = match v["critic"].as_str() {
+        Some("concat") => mi_core::estimate::AUTO_CONCAT_HIDDEN,
+        _ => 16,
+    };
+    assert_eq!(cfg["model"]["net"]["hidden"], hidden);
+    assert_eq!(cfg["estimate_config"]["hidden"], hidden);
     assert_eq!(cfg["transform"], "gaussianize");
     assert_eq!(cfg["estimate"]["estimate"], v["estimate"]);
     // The library, same settings: the same critic, so the reloaded one scores rows alike.

@@ -119,8 +119,10 @@ struct EstimateArgs {
     /// α of the interpolated bound, in [0, 1] (interpolated, auto and all only).
     #[arg(long, allow_negative_numbers = true)]
     alpha: Option<f64>,
-    /// The critic network.
-    #[arg(long, value_enum, default_value_t = CriticArg::Separable)]
+    /// The critic: auto (default: a separable critic at --hidden and --lr and a narrow concat
+    /// critic at its own width and rate both trained, the better on validation kept),
+    /// separable or concat.
+    #[arg(long, value_enum, default_value_t = CriticArg::Auto)]
     critic: CriticArg,
     /// Minibatch size B (default: 128, less for small data).
     #[arg(long, allow_negative_numbers = true)]
@@ -167,8 +169,9 @@ impl EstimateArgs {
             bound: self.bound.parse()?,
             alpha: self.alpha,
             critic: match self.critic {
-                CriticArg::Separable => mi_core::train::CriticKind::Separable,
-                CriticArg::Concat => mi_core::train::CriticKind::Concat,
+                CriticArg::Auto => mi_core::CriticChoice::Auto,
+                CriticArg::Separable => mi_core::CriticChoice::Separable,
+                CriticArg::Concat => mi_core::CriticChoice::Concat,
             },
             batch_size: self.batch_size()?,
             max_steps: whole_arg("estimate", "steps", self.steps, 1)?,
@@ -231,6 +234,7 @@ enum TasksCommand {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum CriticArg {
+    Auto,
     Separable,
     Concat,
 }

@@ -381,6 +381,7 @@ mod tests {
                 hidden: 16,
                 batch_size: Some(32),
                 transform,
+                critic: super::super::CriticChoice::Separable,
                 ..EstimateConfig::default()
             };
             let data = prepare(&x, &y, &config)?;
@@ -399,7 +400,7 @@ mod tests {
             assert_eq!(json["estimate"].as_f64(), Some(est.estimate));
             assert_eq!(loaded.bound(), bound);
             // The kept weights give the kept validation value.
-            let fit = super::super::fit::eval_block(config.critic, data.val.x.n, data.batch_size);
+            let fit = super::super::fit::eval_block(est.critic, data.val.x.n, data.batch_size);
             let v = super::super::fit::evaluate_split(
                 loaded.model(),
                 &bound,
@@ -435,6 +436,7 @@ mod tests {
             eval_every: 20,
             hidden: 8,
             batch_size: Some(32),
+            critic: super::super::CriticChoice::Separable,
             ..EstimateConfig::default()
         };
         let est = train_one(&prepare(&x, &y, &config)?, Bound::InfoNce, &config)?;

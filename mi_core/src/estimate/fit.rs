@@ -149,9 +149,15 @@ pub(super) fn bound_value(model: &Model, bound: &Bound, batch: &Batch) -> Result
 }
 
 /// The model [`train_one`] trains for `bound` on X and Y of these widths.
-fn model_config(config: &EstimateConfig, dim_x: usize, dim_y: usize, bound: &Bound) -> ModelConfig {
+fn model_config(
+    config: &EstimateConfig,
+    critic: CriticKind,
+    dim_x: usize,
+    dim_y: usize,
+    bound: &Bound,
+) -> ModelConfig {
     ModelConfig {
-        critic: config.critic,
+        critic,
         baseline: ModelConfig::baseline_for(bound),
         net: CriticConfig {
             dim_x,
@@ -178,13 +184,14 @@ const BYTES_PER_ACTIVATION: usize = 4 * 4;
 /// two networks, B² pairs through the concat critic). `None` if the count overflows.
 pub(super) fn training_bytes(
     config: &EstimateConfig,
+    critic: CriticKind,
     dim_x: usize,
     dim_y: usize,
     batch_size: usize,
 ) -> Option<u64> {
     use crate::limits::{bytes_of, sum_bytes};
     use crate::nn::MlpConfig;
-    let m = model_config(config, dim_x, dim_y, &Bound::Tuba);
+    let m = model_config(config, critic, dim_x, dim_y, &Bound::Tuba);
     let (h, layers) = (m.net.hidden, m.net.layers);
     let mlp = |input, hidden, layers, output| MlpConfig {
         input,
@@ -230,7 +237,8 @@ pub(super) fn train_one(
 ) -> Result<Estimate> {
     let start = Instant::now();
     let b = data.batch_size;
-    let model = model_config(config, data.train.x.dim, data.train.y.dim, &bound);
+    let critic = super::CriticChoice::resolved(config)?;
+    let model = model_config(config, critic, data.train.x.dim, data.train.y.dim, &bound);
     let fit = FitConfig {
         steps: config.max_steps,
         batch_size: b,
@@ -247,8 +255,8 @@ pub(super) fn train_one(
         config.max_steps as u64,
         "steps",
     );
-    let m_val = eval_block(config.critic, data.val.x.n, b);
-    let m_test = eval_block(config.critic, data.test.x.n, b);
+    let m_val = eval_block(critic, data.val.x.n, b);
+    let m_test = eval_block(critic, data.test.x.n, b);
     // The bound on the validation split. Successive evaluations score the same rows, so their
     // difference is far less noisy than the value's standard error: any gain counts as a new
     // best (and the jackknife, 11 evaluations of the bound, is left to the test split).
@@ -313,7 +321,7 @@ pub(super) fn train_one(
         test_batch_sd: test.block_sd,
         validation_estimate: stop.best(),
         train_estimate: train.mean,
-        critic: config.critic,
+        critic,
         transform: config.transform,
         seed: config.seed,
         why: None,

@@ -9,7 +9,7 @@
 //! 3. **Transform.** Each column is transformed by a monotone map fitted on the training rows
 //!    ([`Transform`]; rank-Gaussianising by default, standardising on request). MI is unchanged
 //!    by injective maps of X and of Y, so this changes what the critic sees, not the target.
-//! 4. **Train.** The critic (separable by default) is trained on random minibatches of the
+//! 4. **Train.** The critic is trained on random minibatches of the
 //!    training rows with the crate's one training loop ([`crate::train::Trainer`]). Every
 //!    `eval_every` steps the bound is evaluated on the whole validation split (below); the
 //!    weights with the best validation value are kept, and training stops after `patience`
@@ -24,6 +24,10 @@
 //!    rows took no part in training or in any choice, so for a lower bound the estimate is a
 //!    lower bound on I(X; Y) in expectation (up to the transform's clamped tails).
 //!
+//! The critic ([`CriticChoice`]) is by default chosen on the validation split: a separable
+//! critic and a narrower concat critic are both trained, and the one with the larger validation
+//! value is reported ([`CriticChoice::Auto`]).
+//!
 //! `bound = auto` trains InfoNCE first. If its validation value is more than
 //! [`AUTO_SATURATION_MARGIN`] below its cap log M, InfoNCE (the lowest-variance lower bound) is
 //! reported; otherwise the interpolated bound I_α, whose cap is 1 + log((M − 1)/α), is trained
@@ -33,6 +37,7 @@
 mod ba;
 mod bench;
 pub mod checkpoint;
+mod choose;
 mod device;
 mod early_stop;
 mod fit;
@@ -46,6 +51,7 @@ pub use bench::{
     BenchReport, BenchRow,
 };
 pub use checkpoint::TrainedCritic;
+pub use choose::{CriticChoice, AUTO_CONCAT_HIDDEN, AUTO_CONCAT_LR};
 pub use device::DeviceChoice;
 pub use prepare::Transform;
 pub use report::{BestLower, Estimate, EstimateAll};
@@ -54,9 +60,9 @@ pub use sandwich::{sandwich_gaussian, Sandwich, SandwichConfig, SANDWICH_MAX_BAT
 use crate::bounds::{Alpha, Bound};
 use crate::error::{Error, Result};
 use crate::experiments::recommend_alpha;
-use crate::train::{AdamConfig, CriticKind};
+use crate::train::AdamConfig;
 use candle_core::Tensor;
-use fit::train_one;
+use choose::{explain, train_best};
 use prepare::{finite_rows, split, Fitted, RowStream, Rows};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -135,8 +141,9 @@ pub struct EstimateConfig {
     pub bound: BoundChoice,
     /// α for `Interpolated` (and the I_α of `All`); recommended when `None`.
     pub alpha: Option<f64>,
-    /// The critic (separable: 2B network passes per batch; concat: B²).
-    pub critic: CriticKind,
+    /// The critic: chosen on validation (`Auto`, the default), separable or concat.
+    #[serde(default)]
+    pub critic: CriticChoice,
     /// Minibatch size B; `None`: [`DEFAULT_BATCH_SIZE`], lowered for small data so that the
     /// test split holds at least 4 batches.
     pub batch_size: Option<usize>,
@@ -166,7 +173,7 @@ impl Default for EstimateConfig {
         Self {
             bound: BoundChoice::Auto,
             alpha: None,
-            critic: CriticKind::Separable,
+            critic: CriticChoice::Auto,
             batch_size: None,
             max_steps: 4000,
             eval_every: 100,
@@ -192,9 +199,6 @@ impl EstimateConfig {
                 reason,
             })
         };
-        if self.critic == CriticKind::Conditional {
-            return bad("critic", "conditional".into(), "use separable or concat");
-        }
         if self.batch_size.is_some_and(|b| b < 2) {
             return bad("batch_size", format!("{:?}", self.batch_size), "need B ≥ 2");
         }
@@ -313,9 +317,16 @@ fn check_memory(config: &EstimateConfig, x: &Rows, y: &Rows) -> Result<()> {
     let need = sum_bytes(&[
         bytes_of(&[n, x.dim, 8, DATA_COPIES]),
         bytes_of(&[n, y.dim, 8, DATA_COPIES]),
-        fit::training_bytes(config, x.dim, y.dim, b),
-        fit::evaluation_bytes(config.critic, n, b),
     ]);
+    // The candidates train one after the other, the best one kept while the next trains.
+    let need = choose::candidates(config).iter().fold(need, |acc, c| {
+        let kind = choose::CriticChoice::resolved(c).ok();
+        sum_bytes(&[
+            acc,
+            kind.and_then(|k| fit::training_bytes(c, k, x.dim, y.dim, b)),
+            kind.and_then(|k| fit::evaluation_bytes(k, n, b)),
+        ])
+    });
     crate::limits::check_memory(
         "estimate",
         "hidden",
@@ -354,7 +365,7 @@ pub fn estimate(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<Estim
     let data = prepare(x, y, config)?;
     let b = data.batch_size;
     let mut est = match config.bound {
-        BoundChoice::Bound(bound) => train_one(&data, bound, config)?,
+        BoundChoice::Bound(bound) => train_best(&data, bound, config)?.0,
         BoundChoice::All => {
             return Err(Error::InvalidParameter {
                 op: "estimate",
@@ -364,21 +375,26 @@ pub fn estimate(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<Estim
             })
         }
         BoundChoice::Interpolated => {
-            let (bound, why) = match config.alpha {
-                Some(_) => (alpha_bound(config, b, 0.0)?, "α given".to_string()),
+            let (mut e, why) = match config.alpha {
+                Some(_) => {
+                    let bound = alpha_bound(config, b, 0.0)?;
+                    (train_best(&data, bound, config)?.0, "α given".to_string())
+                }
                 None => {
-                    let pilot = train_one(&data, Bound::InfoNce, config)?;
+                    // The pilot chooses the critic; I_α trains with that one only.
+                    let (pilot, chosen) = train_best(&data, Bound::InfoNce, config)?;
                     let bound = alpha_bound(config, b, pilot.validation_estimate)?;
                     let why = format!(
                         "α recommended (Figure 4's best-α map) for B = {b} at InfoNCE's \
                          validation estimate {:.3} nats",
                         pilot.validation_estimate
                     );
-                    (bound, why)
+                    let mut e = fit::train_one(&data, bound, &chosen)?;
+                    e.why = pilot.why;
+                    (e, why)
                 }
             };
-            let mut e = train_one(&data, bound, config)?;
-            e.why = Some(why);
+            explain(&mut e, why);
             e
         }
         BoundChoice::Auto => auto(&data, config)?,
@@ -389,21 +405,23 @@ pub fn estimate(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<Estim
 
 fn auto(data: &Prepared, config: &EstimateConfig) -> Result<Estimate> {
     let b = data.batch_size;
-    let m = fit::eval_block(config.critic, data.val.x.n, b);
-    let mut nce = train_one(data, Bound::InfoNce, config)?;
+    // InfoNCE chooses the critic; I_α, if needed, trains with that one only.
+    let (mut nce, chosen) = train_best(data, Bound::InfoNce, config)?;
+    let m = fit::eval_block(nce.critic, data.val.x.n, b);
     let cap = (m as f64).ln();
     let v = nce.validation_estimate;
     if v < cap - AUTO_SATURATION_MARGIN {
-        nce.why = Some(format!(
+        let why = format!(
             "auto: InfoNCE's validation estimate {v:.3} nats is more than \
              {AUTO_SATURATION_MARGIN} nats below its cap log M = {cap:.3} (M = {m} validation \
              rows per evaluation block), so InfoNCE, \
              the lowest-variance lower bound, is not saturated"
-        ));
+        );
+        explain(&mut nce, why);
         return Ok(nce);
     }
     let bound = alpha_bound(config, b, v)?;
-    let mut alpha = train_one(data, bound, config)?;
+    let mut alpha = fit::train_one(data, bound, &chosen)?;
     let why = format!(
         "auto: InfoNCE's validation estimate {v:.3} nats is within {AUTO_SATURATION_MARGIN} nats \
          of its cap log M = {cap:.3} (M = {m} validation rows per evaluation block); trained \
@@ -413,16 +431,13 @@ fn auto(data: &Prepared, config: &EstimateConfig) -> Result<Estimate> {
         bound.cap(m).unwrap_or(f64::INFINITY)
     );
     if alpha.validation_estimate >= v {
-        alpha.why = Some(format!(
-            "{why}I_α {:.3} ≥ InfoNCE {v:.3}",
-            alpha.validation_estimate
-        ));
+        alpha.why = nce.why.take();
+        let why = format!("{why}I_α {:.3} ≥ InfoNCE {v:.3}", alpha.validation_estimate);
+        explain(&mut alpha, why);
         Ok(alpha)
     } else {
-        nce.why = Some(format!(
-            "{why}InfoNCE {v:.3} > I_α {:.3}",
-            alpha.validation_estimate
-        ));
+        let why = format!("{why}InfoNCE {v:.3} > I_α {:.3}", alpha.validation_estimate);
+        explain(&mut nce, why);
         Ok(nce)
     }
 }
@@ -435,22 +450,22 @@ fn bound_alpha(b: &Bound) -> f64 {
 }
 
 /// Every critic bound ([`ALL_BOUNDS`] and I_α with the given or recommended α) on the same
-/// split, and the largest lower bound, chosen on the validation split (not the test estimates,
+/// split (with the critic InfoNCE chose, [`CriticChoice`]), and the largest lower bound, chosen on the validation split (not the test estimates,
 /// so the reported test value is not the maximum of noisy values).
 pub fn estimate_all(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<EstimateAll> {
     let start = Instant::now();
     let data = prepare(x, y, config)?;
     let mut results = std::collections::BTreeMap::new();
-    let mut nce_val = 0.0;
-    for bound in ALL_BOUNDS {
-        let e = train_one(&data, bound, config)?;
-        if bound == Bound::InfoNce {
-            nce_val = e.validation_estimate;
-        }
+    // InfoNCE chooses the critic; every other bound trains with that one.
+    let (nce, chosen) = train_best(&data, Bound::InfoNce, config)?;
+    let nce_val = nce.validation_estimate;
+    results.insert(nce.bound.clone(), nce);
+    for bound in ALL_BOUNDS.into_iter().filter(|b| *b != Bound::InfoNce) {
+        let e = fit::train_one(&data, bound, &chosen)?;
         results.insert(e.bound.clone(), e);
     }
     let alpha = alpha_bound(config, data.batch_size, nce_val)?;
-    let mut e = train_one(&data, alpha, config)?;
+    let mut e = fit::train_one(&data, alpha, &chosen)?;
     e.why = Some(match config.alpha {
         Some(_) => "α given".into(),
         None => format!("α recommended at InfoNCE's validation estimate {nce_val:.3} nats"),

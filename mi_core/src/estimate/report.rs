@@ -82,7 +82,8 @@ pub struct Estimate {
     pub transform: Transform,
     /// The seed.
     pub seed: u64,
-    /// Why this bound (and α) was used, for `auto` and a recommended α.
+    /// Why this bound (and α) and this critic were used: for `auto`, a recommended α and
+    /// [`super::CriticChoice::Auto`].
     pub why: Option<String>,
     /// What the user should know about this number.
     pub warnings: Vec<String>,
