@@ -106,8 +106,8 @@ pub(super) fn train_best(
             e.validation_estimate
         ));
         // A NaN validation value never wins; the first candidate is kept on ties.
-        let (v, better) = (e.validation_estimate, best.as_ref());
-        if better.is_none_or(|(b, _)| v > b.validation_estimate || b.validation_estimate.is_nan()) {
+        let (v, kept) = (e.validation_estimate, best.as_ref());
+        if kept.is_none_or(|(k, _)| v > k.validation_estimate || k.validation_estimate.is_nan()) {
             best = Some((e, c));
         }
     }
