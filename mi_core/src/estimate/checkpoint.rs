@@ -400,7 +400,7 @@ mod tests {
             assert_eq!(json["estimate"].as_f64(), Some(est.estimate));
             assert_eq!(loaded.bound(), bound);
             // The kept weights give the kept validation value.
-            let fit = super::super::fit::eval_block(est.critic, data.val.x.n, data.batch_size);
+            let fit = super::super::fit::val_block(est.critic, data.val.x.n, data.batch_size);
             let v = super::super::fit::evaluate_split(
                 loaded.model(),
                 &bound,

@@ -9,20 +9,20 @@
 //! 3. **Transform.** Each column is transformed by a monotone map fitted on the training rows
 //!    ([`Transform`]; rank-Gaussianising by default, standardising on request). MI is unchanged
 //!    by injective maps of X and of Y, so this changes what the critic sees, not the target.
-//! 4. **Train.** The critic is trained on random minibatches of the
-//!    training rows with the crate's one training loop ([`crate::train::Trainer`]). Every
-//!    `eval_every` steps the bound is evaluated on the whole validation split (below); the
+//! 4. **Train.** The critic is trained on random minibatches of the training rows with the
+//!    crate's one training loop ([`crate::train::Trainer`]). Every `eval_every` steps the bound
+//!    is evaluated on the validation split (the separable critic on all its rows at once, the
+//!    concat critic, whose M × M scores cost M² network passes, on disjoint B-row blocks); the
 //!    weights with the best validation value are kept, and training stops after `patience`
 //!    evaluations without improvement (early stopping), at `max_steps`, or on divergence.
-//! 5. **Report.** The bound is evaluated with the kept weights on the whole test split: for the
-//!    separable critic on the M × M score matrix of all its M rows (in equal blocks of at most
+//! 5. **Report.** The bound is evaluated with the kept weights on the whole test split, for
+//!    either critic on the M × M score matrix of all its M rows (in equal blocks of at most
 //!    4096 rows), so InfoNCE's cap is log M rather than log B and its bias at a fixed critic is
-//!    smaller; for the concat critic, whose M × M scores cost M² network passes, on disjoint
-//!    blocks of B rows. The standard error is the spread over the blocks where there are at
-//!    least 10, else a delete-a-group jackknife over the rows of each block (the rows share
-//!    their negatives), combined over the independent blocks. The test
-//!    rows took no part in training or in any choice, so for a lower bound the estimate is a
-//!    lower bound on I(X; Y) in expectation (up to the transform's clamped tails).
+//!    smaller. The standard error is a delete-a-group jackknife over the rows of each block
+//!    (the rows share their negatives), combined over the independent blocks (their spread
+//!    where there are at least 10). The test rows
+//!    took no part in training or in any choice, so for a lower bound the estimate is a lower
+//!    bound on I(X; Y) in expectation (up to the transform's clamped tails).
 //!
 //! The critic ([`CriticChoice`]) is by default chosen on the validation split: a separable
 //! critic and a narrower concat critic are both trained, and the one with the larger validation
@@ -317,6 +317,7 @@ fn check_memory(config: &EstimateConfig, x: &Rows, y: &Rows) -> Result<()> {
     let need = sum_bytes(&[
         bytes_of(&[n, x.dim, 8, DATA_COPIES]),
         bytes_of(&[n, y.dim, 8, DATA_COPIES]),
+        fit::evaluation_bytes(n, b),
     ]);
     // The candidates train one after the other, the best one kept while the next trains.
     let need = choose::candidates(config).iter().fold(need, |acc, c| {
@@ -324,7 +325,6 @@ fn check_memory(config: &EstimateConfig, x: &Rows, y: &Rows) -> Result<()> {
         sum_bytes(&[
             acc,
             kind.and_then(|k| fit::training_bytes(c, k, x.dim, y.dim, b)),
-            kind.and_then(|k| fit::evaluation_bytes(k, n, b)),
         ])
     });
     crate::limits::check_memory(
@@ -407,7 +407,7 @@ fn auto(data: &Prepared, config: &EstimateConfig) -> Result<Estimate> {
     let b = data.batch_size;
     // InfoNCE chooses the critic; I_α, if needed, trains with that one only.
     let (mut nce, chosen) = train_best(data, Bound::InfoNce, config)?;
-    let m = fit::eval_block(nce.critic, data.val.x.n, b);
+    let m = fit::val_block(nce.critic, data.val.x.n, b);
     let cap = (m as f64).ln();
     let v = nce.validation_estimate;
     if v < cap - AUTO_SATURATION_MARGIN {
