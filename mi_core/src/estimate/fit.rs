@@ -1,6 +1,7 @@
 //! Training one bound for `estimate`: the crate's [`Trainer`] stepped `eval_every` steps at a
-//! time, the bound evaluated on disjoint validation batches in between, the best weights kept
-//! ([`super::early_stop`]), then the held-out evaluation on the test split.
+//! time, the bound evaluated on the validation split in between ([`val_block`]), the best
+//! weights kept ([`super::early_stop`]), then the held-out evaluation on the whole test split
+//! ([`test_block`]) with its jackknife standard error.
 
 use super::early_stop::EarlyStop;
 use super::prepare::RowStream;
