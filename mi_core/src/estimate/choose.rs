@@ -41,20 +41,6 @@ impl CriticChoice {
         }
     }
 
-    /// The fixed choice of a trainable kind.
-    pub fn of(kind: CriticKind) -> Result<Self> {
-        match kind {
-            CriticKind::Separable => Ok(CriticChoice::Separable),
-            CriticKind::Concat => Ok(CriticChoice::Concat),
-            CriticKind::Conditional => Err(Error::InvalidParameter {
-                op: "estimate",
-                name: "critic",
-                value: "conditional".into(),
-                reason: "use separable, concat or auto",
-            }),
-        }
-    }
-
     /// The kind `config` (a candidate: never `Auto`) trains.
     pub(super) fn resolved(config: &EstimateConfig) -> Result<CriticKind> {
         config.critic.kind().ok_or_else(|| Error::InvalidParameter {

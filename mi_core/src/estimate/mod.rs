@@ -20,9 +20,9 @@
 //!    4096 rows), so InfoNCE's cap is log M rather than log B and its bias at a fixed critic is
 //!    smaller. The standard error is a delete-a-group jackknife over the rows of each block
 //!    (the rows share their negatives), combined over the independent blocks (their spread
-//!    where there are at least 10). The test rows
-//!    took no part in training or in any choice, so for a lower bound the estimate is a lower
-//!    bound on I(X; Y) in expectation (up to the transform's clamped tails).
+//!    where there are at least 10). The test rows took no part in training or in any choice,
+//!    so for a lower bound the estimate is a lower bound on I(X; Y) in expectation (up to the
+//!    transform's clamped tails).
 //!
 //! The critic ([`CriticChoice`]) is by default chosen on the validation split: a separable
 //! critic and a narrower concat critic are both trained, and the one with the larger validation
@@ -450,8 +450,9 @@ fn bound_alpha(b: &Bound) -> f64 {
 }
 
 /// Every critic bound ([`ALL_BOUNDS`] and I_α with the given or recommended α) on the same
-/// split (with the critic InfoNCE chose, [`CriticChoice`]), and the largest lower bound, chosen on the validation split (not the test estimates,
-/// so the reported test value is not the maximum of noisy values).
+/// split (with the critic InfoNCE chose, [`CriticChoice`]), and the largest lower bound, chosen
+/// on the validation split (not the test estimates, so the reported test value is not the
+/// maximum of noisy values).
 pub fn estimate_all(x: &Tensor, y: &Tensor, config: &EstimateConfig) -> Result<EstimateAll> {
     let start = Instant::now();
     let data = prepare(x, y, config)?;
