@@ -1,5 +1,5 @@
 //! The fused encoder step against Candle autograd (the reference): the encoder's outputs and
-//! every parameter's gradient at the paper's shapes (B = 64 and an odd B), bit-identical for 1
+//! every parameter's gradient at the paper's shapes (B = 64 and an odd B whose shards end in partial chunks), bit-identical for 1
 //! and 2 threads, and whole training runs (fused vs autograd; 1 vs 2 threads).
 
 use super::encoder::FusedEncoder;
@@ -127,7 +127,24 @@ fn gradients_match_autograd_at_the_paper_shape() -> R {
 
 #[test]
 fn gradients_match_autograd_at_an_odd_batch() -> R {
-    check_gradients(5, 7)
+    // 2B = 22 images: shards of 5 and 6, so the third layer's chunks of 4 images end in a
+    // partial one (1 or 2 images) after a full one.
+    check_gradients(11, 7)
+}
+
+#[test]
+fn chunks_cover_every_image_once_in_order() {
+    for (n, per) in [(0, 4), (1, 4), (4, 4), (5, 4), (22, 4), (7, 1), (3, 16)] {
+        let all: Vec<(usize, usize)> = super::encoder::chunks(n, per).collect();
+        let mut next = 0;
+        for &(first, m) in &all {
+            assert_eq!(first, next, "n = {n}, per = {per}: {all:?}");
+            assert!((1..=per).contains(&m), "n = {n}, per = {per}: {all:?}");
+            next += m;
+        }
+        assert_eq!(next, n, "n = {n}, per = {per}: {all:?}");
+        assert_eq!(all.len(), n.div_ceil(per), "n = {n}, per = {per}: {all:?}");
+    }
 }
 
 /// The paper's encoder, narrowed so a whole run takes a moment.

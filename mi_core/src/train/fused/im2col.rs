@@ -1,6 +1,17 @@
 //! One convolution's geometry for the fused encoder step (NHWC, columns in (kh, kw, c) order):
 //! im2col, its adjoint (col2im) and the weight permutation `[O, C, k, k]` ↔ `[O, k, k, C]`.
 
+/// `dst.copy_from_slice(src)`, with the short runs of a thin input (the first layer's k·C = 4
+/// floats, 1 at a border) copied inline rather than through a `memcpy` call per run.
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    match (dst, src) {
+        ([d], [s]) => *d = *s,
+        ([d0, d1, d2, d3], [s0, s1, s2, s3]) => [*d0, *d1, *d2, *d3] = [*s0, *s1, *s2, *s3],
+        (d, s) => d.copy_from_slice(s),
+    }
+}
+
 /// One convolution's geometry.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Conv {
@@ -63,7 +74,7 @@ impl Conv {
     /// im2col of `n` NHWC images: `cols [n·Ho·Wo, k·k·C]`, columns (kh, kw, c).
     pub fn im2col(&self, input: &[f32], n: usize, cols: &mut [f32]) {
         self.for_each_run(n, |dst, src, len| match src {
-            Some(src) => cols[dst..dst + len].copy_from_slice(&input[src..src + len]),
+            Some(src) => copy_run(&mut cols[dst..dst + len], &input[src..src + len]),
             None => cols[dst..dst + len].fill(0.0),
         });
     }
