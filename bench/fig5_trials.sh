@@ -22,8 +22,12 @@ round() {
            trial b128 batch=128 delta=0.1 steps=3000; wait ;;
         3) trial b64-delta0.5 batch=64 delta=0.5 steps=6000 &
            trial b64-delta1 batch=64 delta=1 steps=6000; wait ;;
+        # Round 4 (Intel Xeon, after the chunked fused step), one trial after the other on one
+        # core while the paper profile trained on the other: γ = 10, and 4x the steps.
+        4) trial b64-delta0.5-gamma10 batch=64 delta=0.5 steps=6000 gamma=10
+           trial b64-delta0.5-24k batch=64 delta=0.5 steps=24000 ;;
         # The `cpu` profile itself (alone, on both cores): `just fig5 cpu figures --trial cpu`.
         *) echo "no round $1" >&2; exit 1 ;;
     esac
 }
-for r in "${@:-1 2 3}"; do for k in $r; do round "$k"; done; done
+for r in "${@:-1 2 3 4}"; do for k in $r; do round "$k"; done; done
