@@ -1,6 +1,7 @@
 //! The fused encoder step against Candle autograd (the reference): the encoder's outputs and
-//! every parameter's gradient at the paper's shapes (B = 64 and an odd B whose shards end in partial chunks), bit-identical for 1
-//! and 2 threads, and whole training runs (fused vs autograd; 1 vs 2 threads).
+//! every parameter's gradient at the paper's shapes (B = 64, and an odd B whose shards end in
+//! partial chunks), bit-identical for 1 and 2 threads, and whole training runs (fused vs
+//! autograd; 1 vs 2 threads).
 
 use super::encoder::FusedEncoder;
 use crate::data::dsprites::{Dsprites, IMAGE_SIDE};
