@@ -55,6 +55,24 @@ def run_bmi(name, x, y, steps, seed):
     return value, time.perf_counter() - t0
 
 
+def bmi_results(d, xp, yp, steps, seed):
+    """bmi's values and times on the samples in `d`, kept in d/bmi-STEPS.json: the samples of a
+    (task, n, seed) never change, so a later bench with the same --samples folder reuses them."""
+    cache = os.path.join(d, f"bmi-{steps}.json")
+    if os.path.exists(cache):
+        with open(cache) as f:
+            return json.load(f)
+    x, y = np.load(xp), np.load(yp)
+    r = {}
+    for name in BMI_ESTIMATORS:
+        v, t = run_bmi(name, x, y, steps, seed)
+        r[f"bmi_{name}"], r[f"t_bmi_{name}"] = v, t
+    with open(cache + ".tmp", "w") as f:
+        json.dump(r, f)
+    os.replace(cache + ".tmp", cache)
+    return r
+
+
 def sample(mi, task, n, seed, root):
     d = os.path.join(root, f"{task}-n{n}-s{seed}")
     if not os.path.exists(os.path.join(d, "truth.json")):
@@ -81,7 +99,7 @@ def main():
     ap.add_argument("--bmi-steps", type=int, default=1000, help="bmi's max_n_steps")
     ap.add_argument("--no-bmi", action="store_true", help="ours only (the SE calibration)")
     ap.add_argument("--mi-args", default="", help="extra arguments for `mi estimate`")
-    ap.add_argument("--samples", default="", help="where the samples go (default: a temporary folder)")
+    ap.add_argument("--samples", default="", help="where the samples (and bmi's cached results) go (default: a temporary folder)")
     ap.add_argument("--json", default="", help="also write every row as JSON here")
     a = ap.parse_args()
 
@@ -107,10 +125,7 @@ def main():
             e, t_ours = run_ours(a.mi, xp, yp, a.mi_args.split())
             r = {"task": task, "seed": s, "truth": truth, "ours": e["estimate"], "se": e["std_err"], "bound": e["bound"], "val": e["validation_estimate"], "critic": e["critic"], "t_ours": t_ours}
             if not a.no_bmi and s == 0:
-                x, y = np.load(xp), np.load(yp)
-                for name in BMI_ESTIMATORS:
-                    v, t = run_bmi(name, x, y, a.bmi_steps, s)
-                    r[f"bmi_{name}"], r[f"t_bmi_{name}"] = v, t
+                r.update(bmi_results(d, xp, yp, a.bmi_steps, s))
             per_seed.append(r)
             rows.append(r)
         r = per_seed[0]

@@ -365,30 +365,35 @@ mod tests {
     #[test]
     fn round_trip_gives_the_same_scores_and_validation_values() -> Result<()> {
         let (x, y) = data(600)?;
+        use super::super::CriticChoice;
         let cases = [
             (
                 Transform::Gaussianize,
                 Bound::Interpolated {
                     alpha: Alpha::new(0.5)?,
                 },
+                CriticChoice::Separable,
             ),
-            (Transform::Standardize, Bound::InfoNce),
+            (Transform::Standardize, Bound::InfoNce, CriticChoice::Separable),
+            // Validated on B-row blocks during training, reported on test-sized ones.
+            (Transform::Gaussianize, Bound::InfoNce, CriticChoice::Concat),
         ];
-        for (transform, bound) in cases {
+        for (transform, bound, critic) in cases {
             let config = EstimateConfig {
                 max_steps: 60,
                 eval_every: 20,
                 hidden: 16,
                 batch_size: Some(32),
                 transform,
-                critic: super::super::CriticChoice::Separable,
+                critic,
                 ..EstimateConfig::default()
             };
             let data = prepare(&x, &y, &config)?;
             let est = train_one(&data, bound, &config)?;
             let dir = std::env::temp_dir().join(format!(
-                "mi_core_estimate_ckpt_{}_{}",
+                "mi_core_estimate_ckpt_{}_{:?}_{}",
                 transform.name(),
+                critic,
                 std::process::id()
             ));
             let _ = std::fs::remove_dir_all(&dir);
@@ -399,18 +404,19 @@ mod tests {
             let (loaded, json) = TrainedCritic::load(&dir, &Device::Cpu)?;
             assert_eq!(json["estimate"].as_f64(), Some(est.estimate));
             assert_eq!(loaded.bound(), bound);
-            // The kept weights give the kept validation value.
-            let fit = super::super::fit::val_block(est.critic, data.val.x.n, data.batch_size);
+            // The kept weights give the kept validation value, on blocks of the test's size.
+            let m = super::super::fit::test_block(data.val.x.n, data.batch_size);
             let v = super::super::fit::evaluate_split(
                 loaded.model(),
                 &bound,
                 &data.val,
-                fit,
-                super::super::fit::MAX_VAL_BLOCKS,
+                m,
+                usize::MAX,
                 false,
             )?;
             let mean = v.mean;
-            assert_eq!(mean, est.validation_estimate, "{transform:?}");
+            assert_eq!(m, est.eval_block);
+            assert_eq!(mean, est.validation_estimate, "{transform:?} {critic:?}");
             // Raw rows: the saved transforms and weights score them as the original critic does.
             let (xr, yr) = (x.narrow(0, 100, 32)?, y.narrow(0, 100, 32)?);
             let original = est.trained_critic().expect("critic");

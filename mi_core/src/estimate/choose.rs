@@ -74,35 +74,33 @@ pub(super) fn candidates(config: &EstimateConfig) -> Vec<EstimateConfig> {
 }
 
 /// `bound` trained with every candidate critic of `config`; the one with the larger validation
-/// value, with the candidate configuration it was trained with (and, for `Auto`, why it was
-/// chosen in its `why`).
+/// value (of its kept weights, on blocks of the test value's size), evaluated on the test split,
+/// with the candidate configuration it was trained with (and, for `Auto`, why it was chosen in
+/// its `why`). Only the kept candidate is evaluated on the test split.
 pub(super) fn train_best(
     data: &Prepared,
     bound: Bound,
     config: &EstimateConfig,
 ) -> Result<(super::Estimate, EstimateConfig)> {
-    let mut best: Option<(super::Estimate, EstimateConfig)> = None;
+    let mut best: Option<(fit::Fitted, EstimateConfig)> = None;
     let mut seen = Vec::new();
     for c in candidates(config) {
-        let e = fit::train_one(data, bound, &c)?;
-        seen.push(format!(
-            "{} (hidden {}) {:.3}",
-            e.critic.name(),
-            c.hidden,
-            e.validation_estimate
-        ));
+        let f = fit::fit_one(data, bound, &c)?;
+        let v = f.validation();
+        seen.push(format!("{} (hidden {}) {v:.3}", f.critic().name(), c.hidden));
         // A NaN validation value never wins; the first candidate is kept on ties.
-        let (v, kept) = (e.validation_estimate, best.as_ref());
-        if kept.is_none_or(|(k, _)| v > k.validation_estimate || k.validation_estimate.is_nan()) {
-            best = Some((e, c));
+        let kept = best.as_ref().map(|(k, _)| k.validation());
+        if kept.is_none_or(|k| v > k || k.is_nan()) {
+            best = Some((f, c));
         }
     }
-    let (mut e, c) = best.ok_or_else(|| Error::InvalidParameter {
+    let (f, c) = best.ok_or_else(|| Error::InvalidParameter {
         op: "estimate",
         name: "critic",
         value: format!("{:?}", config.critic),
         reason: "no candidate critic",
     })?;
+    let mut e = fit::report_one(data, f)?;
     if seen.len() > 1 {
         e.why = Some(format!(
             "critic: {} on validation (nats), kept {}",

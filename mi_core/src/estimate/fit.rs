@@ -235,12 +235,43 @@ pub(super) fn training_bytes(
 /// Most validation blocks per evaluation (bounds its cost for the concat critic).
 pub(super) const MAX_VAL_BLOCKS: usize = 32;
 
+/// One bound trained with early stopping, its kept weights restored, not yet evaluated on the
+/// test split ([`report_one`]): [`super::choose::train_best`] compares candidates on
+/// [`Self::validation`] and evaluates only the one it keeps.
+pub(super) struct Fitted {
+    trainer: Trainer,
+    stop: EarlyStop,
+    bound: Bound,
+    critic: CriticKind,
+    config: EstimateConfig,
+    validation: f64,
+    start: Instant,
+}
+
+impl Fitted {
+    /// The kept weights' validation value on blocks of [`test_block`]'s size.
+    pub(super) fn validation(&self) -> f64 {
+        self.validation
+    }
+
+    /// The critic it trained.
+    pub(super) fn critic(&self) -> CriticKind {
+        self.critic
+    }
+}
+
 /// Trains one bound with early stopping and evaluates it on the test split.
 pub(super) fn train_one(
     data: &Prepared,
     bound: Bound,
     config: &EstimateConfig,
 ) -> Result<Estimate> {
+    report_one(data, fit_one(data, bound, config)?)
+}
+
+/// Trains `bound` with the critic `config` names (never `Auto`), keeping the weights with the
+/// best validation value.
+pub(super) fn fit_one(data: &Prepared, bound: Bound, config: &EstimateConfig) -> Result<Fitted> {
     let start = Instant::now();
     let b = data.batch_size;
     let critic = super::CriticChoice::resolved(config)?;
@@ -262,7 +293,6 @@ pub(super) fn train_one(
         "steps",
     );
     let m_val = val_block(critic, data.val.x.n, b);
-    let m_test = test_block(data.test.x.n, b);
     // The bound on the validation split. Successive evaluations score the same rows, so their
     // difference is far less noisy than the value's standard error: any gain counts as a new
     // best (and the jackknife, 11 evaluations of the bound, is left to the test split).
@@ -295,8 +325,50 @@ pub(super) fn train_one(
         }
     }
     progress.finish();
-    let steps = trainer.step();
     stop.restore()?;
+    // The kept weights' validation value on blocks of the test split's size, so that candidates
+    // validated on blocks of different sizes (the concat critic on B rows) compare like for
+    // like: InfoNCE on B-row blocks is biased low and capped at log B.
+    let m_full = test_block(data.val.x.n, b);
+    let validation = match m_full == m_val && data.val.x.n / m_val <= MAX_VAL_BLOCKS {
+        true => stop.best(),
+        false => {
+            evaluate_split(
+                trainer.model(),
+                &trainer.bound(),
+                &data.val,
+                m_full,
+                usize::MAX,
+                false,
+            )?
+            .mean
+        }
+    };
+    Ok(Fitted {
+        trainer,
+        stop,
+        bound,
+        critic,
+        config: *config,
+        validation,
+        start,
+    })
+}
+
+/// The held-out evaluation of a fitted bound: its value on the whole test split with the
+/// jackknife standard error, the training value beside it, the warnings, the kept critic.
+pub(super) fn report_one(data: &Prepared, fitted: Fitted) -> Result<Estimate> {
+    let Fitted {
+        trainer,
+        stop,
+        bound,
+        critic,
+        config,
+        validation,
+        start,
+    } = fitted;
+    let b = data.batch_size;
+    let m_test = test_block(data.test.x.n, b);
     let (model, bound_) = (trainer.model(), trainer.bound());
     let test = evaluate_split(model, &bound_, &data.test, m_test, usize::MAX, true)?;
     let train = evaluate_split(model, &bound_, &data.train, m_test, test.blocks, false)?;
@@ -314,7 +386,7 @@ pub(super) fn train_one(
         alpha,
         cap: bound.cap(test.block),
         batch_size: b,
-        steps,
+        steps: trainer.step(),
         best_step: stop.best_step(),
         stopped_early: stop.stopped_early(),
         diverged_at: trainer.history().diverged_at,
@@ -325,7 +397,7 @@ pub(super) fn train_one(
         eval_block: test.block,
         test_batches: test.blocks,
         test_batch_sd: test.block_sd,
-        validation_estimate: stop.best(),
+        validation_estimate: validation,
         train_estimate: train.mean,
         critic,
         transform: config.transform,
@@ -342,7 +414,7 @@ pub(super) fn train_one(
         data.fx.clone(),
         data.fy.clone(),
         b,
-        *config,
+        config,
     )));
     est.seconds = start.elapsed().as_secs_f64();
     Ok(est)

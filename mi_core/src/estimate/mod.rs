@@ -26,7 +26,8 @@
 //!
 //! The critic ([`CriticChoice`]) is by default chosen on the validation split: a separable
 //! critic and a narrower concat critic are both trained, and the one with the larger validation
-//! value is reported ([`CriticChoice::Auto`]).
+//! value of its kept weights (on the whole validation split, in blocks of the test value's size,
+//! for both) is reported ([`CriticChoice::Auto`]).
 //!
 //! `bound = auto` trains InfoNCE first. If its validation value is more than
 //! [`AUTO_SATURATION_MARGIN`] below its cap log M, InfoNCE (the lowest-variance lower bound) is
@@ -407,7 +408,7 @@ fn auto(data: &Prepared, config: &EstimateConfig) -> Result<Estimate> {
     let b = data.batch_size;
     // InfoNCE chooses the critic; I_α, if needed, trains with that one only.
     let (mut nce, chosen) = train_best(data, Bound::InfoNce, config)?;
-    let m = fit::val_block(nce.critic, data.val.x.n, b);
+    let m = fit::test_block(data.val.x.n, b);
     let cap = (m as f64).ln();
     let v = nce.validation_estimate;
     if v < cap - AUTO_SATURATION_MARGIN {

@@ -66,13 +66,14 @@ pub struct Estimate {
     /// Rows dropped for NaN/±∞.
     pub n_dropped: usize,
     /// Rows per evaluation block M: the bound is evaluated on M × M score matrices of the test
-    /// split (the whole split for the separable critic, up to 4096 rows; B for concat).
+    /// split (the whole split, in equal blocks of up to 4096 rows, for either critic).
     pub eval_block: usize,
     /// Number of disjoint test blocks.
     pub test_batches: usize,
     /// Standard deviation of the bound over the test blocks (`null` for one block).
     pub test_batch_sd: f64,
-    /// The best validation value (the one early stopping kept).
+    /// The validation value of the kept weights (the best during training), on blocks of
+    /// [`Self::eval_block`]'s size like the test value: the value candidates are chosen on.
     pub validation_estimate: f64,
     /// The bound on as many training blocks as test blocks, with the kept weights.
     pub train_estimate: f64,
