@@ -374,7 +374,11 @@ mod tests {
                 },
                 CriticChoice::Separable,
             ),
-            (Transform::Standardize, Bound::InfoNce, CriticChoice::Separable),
+            (
+                Transform::Standardize,
+                Bound::InfoNce,
+                CriticChoice::Separable,
+            ),
             // Validated on B-row blocks during training, reported on test-sized ones.
             (Transform::Gaussianize, Bound::InfoNce, CriticChoice::Concat),
         ];

@@ -87,7 +87,11 @@ pub(super) fn train_best(
     for c in candidates(config) {
         let f = fit::fit_one(data, bound, &c)?;
         let v = f.validation();
-        seen.push(format!("{} (hidden {}) {v:.3}", f.critic().name(), c.hidden));
+        seen.push(format!(
+            "{} (hidden {}) {v:.3}",
+            f.critic().name(),
+            c.hidden
+        ));
         // A NaN validation value never wins; the first candidate is kept on ties.
         let kept = best.as_ref().map(|(k, _)| k.validation());
         if kept.is_none_or(|k| v > k || k.is_nan()) {
